@@ -1,0 +1,156 @@
+/** `cell(...)`: how a person declares a recurrent cell. Tracing it with bound sizes gives IR graphs. */
+import * as b from '../../ir/build.ts';
+import { fmtShape, RnncError, type Site } from '../../ir/error.ts';
+import type { Node } from '../../ir/node.ts';
+import type { Init } from './init.ts';
+import { callerSite } from './site.ts';
+import { Tensor } from './tensor.ts';
+
+export type SizeDecl = Record<string, number | null>;
+export type Sizes<S extends SizeDecl> = { readonly [K in keyof S]: number };
+
+export interface StepContext {
+  /** A dense per-step input of the given per-example shape. */
+  input(name: string, shape: readonly number[]): Tensor;
+  /** A per-step integer token input with ids in [0, vocab). */
+  tokens(name: string, vocab: number): Tensor;
+  /** A recurrent state, carried from step to step; the step must return its next value. */
+  state(name: string, shape: readonly number[]): Tensor;
+  /** A trained parameter (shared by every step). Default init: U(±1/sqrt(last dim)). */
+  param(name: string, shape: readonly number[], init?: Init): Tensor;
+}
+
+export interface StepResult {
+  readonly next: Readonly<Record<string, Tensor>>;
+  readonly output: Tensor;
+}
+
+export type ReadoutFn = (sizes: Readonly<Record<string, number>>, ctx: Pick<StepContext, 'param'>, output: Tensor) => Tensor;
+
+export interface CellOptions {
+  /** 'linear' (default): `out_weight [Y, H] · o + out_bias [Y]`, PyTorch's nn.Linear; or a function. */
+  readonly readout?: 'linear' | ReadoutFn;
+  /** Softmax cross-entropy against class ids (default) or mean squared error against dense targets. */
+  readonly loss?: 'ce' | 'mse';
+  /** A loss at every step (tagging; default) or on the last step only (classification). */
+  readonly lossOn?: 'every' | 'last';
+}
+
+export interface CellDef {
+  readonly kind: 'rnnc-cell';
+  readonly name: string;
+  readonly sizes: SizeDecl;
+  readonly step: (sizes: Readonly<Record<string, number>>, ctx: StepContext) => StepResult;
+  readonly options: CellOptions;
+  readonly site: Site | undefined;
+}
+
+export function cell<S extends SizeDecl>(name: string, sizes: S, step: (sizes: Sizes<S>, ctx: StepContext) => StepResult, options: CellOptions = {}): CellDef {
+  return { kind: 'rnnc-cell', name, sizes, step: step as CellDef['step'], options, site: callerSite() };
+}
+
+export function isCellDef(x: unknown): x is CellDef {
+  return typeof x === 'object' && x !== null && (x as CellDef).kind === 'rnnc-cell';
+}
+
+/** Check the size bindings: every size known, bound, a positive integer. */
+export function bindSizes(def: CellDef, overrides: Readonly<Record<string, number>> = {}): Record<string, number> {
+  const bound: Record<string, number> = {};
+  for (const [k, v] of Object.entries(overrides)) {
+    if (!(k in def.sizes)) throw new RnncError(`unknown size '${k}': cell '${def.name}' declares ${Object.keys(def.sizes).join(', ') || 'no sizes'}`, def.site);
+    bound[k] = v;
+  }
+  for (const [k, v] of Object.entries(def.sizes)) {
+    const value = bound[k] ?? v;
+    if (value === null || value === undefined) throw new RnncError(`size '${k}' is not bound: give it a value (--size ${k}=N)`, def.site);
+    if (!Number.isInteger(value) || value <= 0) throw new RnncError(`size '${k}' must be a positive integer, got ${value}`, def.site);
+    bound[k] = value;
+  }
+  return bound;
+}
+
+export interface ParamInfo { readonly name: string; readonly shape: readonly number[]; readonly init: Init; readonly site: Site | undefined; readonly node: Node }
+export interface StateInfo { readonly name: string; readonly shape: readonly number[]; readonly site: Site | undefined; readonly node: Node }
+export interface InputInfo { readonly name: string; readonly kind: 'dense' | 'tokens'; readonly shape: readonly number[]; readonly vocab?: number; readonly site: Site | undefined; readonly node: Node }
+
+/** A name registry shared by inputs, states and parameters: each name once. */
+export class Names {
+  private readonly seen = new Map<string, Site | undefined>();
+  claim(name: string, site: Site | undefined): void {
+    if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new RnncError(`bad name ${JSON.stringify(name)}: use letters, digits and _`, site);
+    if (this.seen.has(name)) {
+      const first = this.seen.get(name);
+      throw new RnncError(`duplicate name '${name}'${first ? ` (first declared at ${first.file}:${first.line})` : ''}`, site);
+    }
+    this.seen.set(name, site);
+  }
+}
+
+/** Sizes as seen by the step: reading an undeclared size is an error at that line. */
+export function sizeProxy(def: CellDef, bound: Record<string, number>): Readonly<Record<string, number>> {
+  return new Proxy(bound, {
+    get(target, key) {
+      if (typeof key !== 'string' || key in target) return Reflect.get(target, key);
+      throw new RnncError(`unknown size '${key}': cell '${def.name}' declares ${Object.keys(target).join(', ')}`, callerSite() ?? def.site);
+    },
+  });
+}
+
+export function checkShape(what: string, shape: readonly number[], site: Site | undefined): number[] {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new RnncError(`${what}: shape ${Array.isArray(shape) ? fmtShape(shape) : String(shape)} must be positive integers`, site);
+  }
+  return [...shape];
+}
+
+/** The step context for one trace: records what the step declares. */
+export function stepContext(
+  batch: number,
+  names: Names,
+  out: { params: ParamInfo[]; states: StateInfo[]; inputs: InputInfo[] },
+  embed: Readonly<Record<string, number>> = {},
+): StepContext {
+  const ctx: StepContext = {
+    input(name, shape) {
+      const site = callerSite();
+      const s = checkShape(`input '${name}'`, shape, site);
+      const vocab = embed[name];
+      if (vocab !== undefined) {
+        // compile-time option: feed this input from token ids through an embedding table, as
+        // nn.Embedding in front of nn.RNN/LSTM/GRU does
+        if (s.length !== 1) throw new RnncError(`input '${name}' ${fmtShape(s)}: only a vector input can be embedded`, site);
+        const table = ctx.param('embedding', [vocab, s[0]!], { kind: 'normal', std: 1 });
+        return table.lookup(ctx.tokens(name, vocab));
+      }
+      names.claim(name, site);
+      const node = b.arg(name, 'f32', [batch, ...s], 'input');
+      out.inputs.push({ name, kind: 'dense', shape: s, site, node });
+      return new Tensor(node, true, site);
+    },
+    tokens(name, vocab) {
+      const site = callerSite();
+      names.claim(name, site);
+      if (!Number.isInteger(vocab) || vocab <= 0) throw new RnncError(`tokens '${name}': vocabulary size ${vocab} must be a positive integer`, site);
+      const node = b.arg(name, 'i32', [batch], 'input');
+      out.inputs.push({ name, kind: 'tokens', shape: [], vocab, site, node });
+      return new Tensor(node, true, site);
+    },
+    state(name, shape) {
+      const site = callerSite();
+      names.claim(name, site);
+      const s = checkShape(`state '${name}'`, shape, site);
+      const node = b.arg(name, 'f32', [batch, ...s], 'state');
+      out.states.push({ name, shape: s, site, node });
+      return new Tensor(node, true, site);
+    },
+    param(name, shape, init) {
+      const site = callerSite();
+      names.claim(name, site);
+      const s = checkShape(`param '${name}'`, shape, site);
+      const node = b.arg(name, 'f32', s, 'param');
+      out.params.push({ name, shape: s, init: init ?? { kind: 'uniform', bound: 1 / Math.sqrt(s[s.length - 1]!) }, site, node });
+      return new Tensor(node, false, site);
+    },
+  };
+  return ctx;
+}

@@ -98,7 +98,9 @@ export const scanDef: OpDef = {
     });
     const step = gradients(seeds, [...constArgs, ...carryArgs, ...xArgs]);
     const fwdBody = applyReplacements(body, step.replacements);
-    const gConst = step.grads.slice(0, nConsts), gCarry = step.grads.slice(nConsts, nConsts + nCarries), gX = step.grads.slice(nConsts + nCarries);
+    // only what the outer graph wants: no gradient for inputs and targets it does not differentiate
+    const wanted = step.grads.map((g, i) => (i < nConsts || i >= nConsts + nCarries) && !ctx.needsGrad(node.srcs[i]!) ? null : g);
+    const gConst = wanted.slice(0, nConsts), gCarry = wanted.slice(nConsts, nConsts + nCarries), gX = wanted.slice(nConsts + nCarries);
 
     // 2. residuals: forward values the step's VJP reads that vary with time get saved as extra ys;
     //    values of consts alone are recomputed (they are loop-invariant)

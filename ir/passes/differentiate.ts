@@ -17,6 +17,8 @@ export interface Seed {
 /** Some VJPs (Scan's) need the forward node to produce more results: they ask to replace it. */
 export interface VjpContext {
   replace(old: Node, replacement: Node): void;
+  /** Whether a gradient for `node` is wanted (it lies on a path from a `wrt` node). */
+  needsGrad(node: Node): boolean;
 }
 
 export interface Gradients {
@@ -35,7 +37,7 @@ export function gradients(seeds: readonly Seed[], wrt: readonly Node[]): Gradien
   const cots = new Map<number, Node>();
   const tupleCots = new Map<number, (Node | null)[]>();
   const replacements = new Map<number, Node>();
-  const ctx: VjpContext = { replace: (old, rep) => replacements.set(old.id, rep) };
+  const ctx: VjpContext = { replace: (old, rep) => replacements.set(old.id, rep), needsGrad: (n) => live.has(n.id) && n.dtype !== 'i32' };
 
   const accumulate = (target: Node, g: Node | null, from: Node) => {
     if (g === null || !live.has(target.id) || target.dtype === 'i32') return;

@@ -1,0 +1,76 @@
+/** Options shared by the commands, and the step from a cell file to a traced cell. */
+import type { ParseArgsConfig } from 'node:util';
+import { RnncError } from '../../ir/error.ts';
+import { traceCell, type TracedCell } from '../dsl/trace.ts';
+import { parseTruncation, type Truncation } from '../layout.ts';
+import { loadCell } from '../load.ts';
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+export type Values = Record<string, unknown>;
+
+export interface Command {
+  readonly summary: string;
+  readonly help: string;
+  readonly options: Options;
+  run(values: Values, positionals: string[]): Promise<number>;
+}
+
+export const cellOptions: Options = {
+  size: { type: 'string', multiple: true, short: 's' },
+  batch: { type: 'string', short: 'b' },
+  seq: { type: 'string', short: 't' },
+  truncate: { type: 'string', short: 'k' },
+  embed: { type: 'string', multiple: true },
+  'loss-on': { type: 'string' },
+};
+
+export const cellOptionsHelp = `  -s, --size NAME=N     bind a size declared by the cell (repeatable), e.g. --size H=128
+  -b, --batch B         batch size (default %BATCH%)
+  -t, --seq T           sequence length (default %SEQ%)
+  -k, --truncate K      truncated BPTT: windows of K steps, or K1:K2 (every K1 steps, back-propagate K2)
+      --embed NAME=V    feed the dense input NAME from token ids through an 'embedding' [V, X] table
+      --loss-on WHERE   'every' step (default from the cell) or the 'last' step only`;
+
+export function positiveInt(name: string, raw: unknown, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new RnncError(`--${name}: '${String(raw)}' must be a positive integer`);
+  return n;
+}
+
+/** NAME=N pairs; `positive` checks N here (sizes are checked against the cell by bindSizes instead). */
+export function parseBindings(flag: string, raw: unknown, positive = true): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of (raw as string[] | undefined) ?? []) {
+    const m = /^([A-Za-z_]\w*)=(.*)$/.exec(item);
+    if (!m) throw new RnncError(`--${flag}: '${item}' must look like NAME=N`);
+    const n = Number(m[2]);
+    if (m[2]!.trim() === '' || !Number.isFinite(n)) throw new RnncError(`--${flag}: '${item}' is not a number`);
+    if (positive && (!Number.isInteger(n) || n <= 0)) throw new RnncError(`--${flag}: ${m[1]} must be a positive integer, got ${m[2]}`);
+    out[m[1]!] = n;
+  }
+  return out;
+}
+
+export interface CellJob {
+  readonly file: string;
+  readonly cell: TracedCell;
+  readonly seq: number;
+  readonly truncation: Truncation;
+}
+
+export async function loadJob(values: Values, positionals: string[], defaults: { batch: number; seq: number }): Promise<CellJob> {
+  if (positionals.length !== 1) throw new RnncError(`expects one cell file, got ${positionals.length ? positionals.join(' ') : 'none'}`);
+  const file = positionals[0]!;
+  const def = await loadCell(file);
+  const lossOn = values['loss-on'] as string | undefined;
+  if (lossOn !== undefined && lossOn !== 'every' && lossOn !== 'last') throw new RnncError(`--loss-on: '${lossOn}' must be 'every' or 'last'`);
+  const cell = traceCell(def, {
+    sizes: parseBindings('size', values.size, false),
+    batch: positiveInt('batch', values.batch, defaults.batch),
+    lossOn,
+    embed: parseBindings('embed', values.embed),
+  });
+  const seq = positiveInt('seq', values.seq, defaults.seq);
+  return { file, cell, seq, truncation: parseTruncation(values.truncate as string | undefined, seq) };
+}

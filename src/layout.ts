@@ -1,0 +1,161 @@
+/**
+ * Time layout: a traced cell laid over T steps as Scan nodes, cut into truncated-BPTT windows.
+ *
+ * Windows follow TBPTT(k1, k2): every k1 steps, back-propagate k2 steps. A window ends at each
+ * multiple of k1 (and at T); it starts k2 steps earlier (not before 0), counts the losses of the
+ * steps since the previous end, and hands on the state at the next window's start, without
+ * gradient. With k1 = k2 = k the windows tile the sequence; k = T is full BPTT.
+ */
+import * as b from '../ir/build.ts';
+import { RnncError } from '../ir/error.ts';
+import { inlineGraph, makeGraph, type Graph } from '../ir/graph.ts';
+import type { Node } from '../ir/node.ts';
+import type { TracedCell } from './dsl/trace.ts';
+
+export interface Truncation {
+  readonly k1: number;
+  readonly k2: number;
+}
+
+export interface WindowShape {
+  /** First step of the window in the sequence. */
+  readonly start: number;
+  readonly len: number;
+  /** Steps [lossFrom, len) of the window carry a loss. */
+  readonly lossFrom: number;
+  /** The state after this many steps is where the next window starts. */
+  readonly carryAt: number;
+}
+
+export function parseTruncation(spec: string | number | undefined, seq: number): Truncation {
+  if (spec === undefined || spec === '' || spec === 'none') return { k1: seq, k2: seq };
+  const parts = String(spec).split(':');
+  const nums = parts.map((p) => Number(p));
+  if (parts.length > 2 || nums.some((n) => !Number.isInteger(n) || n <= 0)) throw new RnncError(`truncate: '${spec}' must be k or k1:k2 with positive integers`);
+  const [k1, k2 = k1] = nums as [number, number?];
+  if (k2! < k1) throw new RnncError(`truncate: k2 (${k2}) must be at least k1 (${k1}): each window back-propagates at least the steps it adds`);
+  return { k1: Math.min(k1, seq), k2: Math.min(k2!, seq) };
+}
+
+export function windowsOf(seq: number, { k1, k2 }: Truncation): WindowShape[] {
+  if (!Number.isInteger(seq) || seq <= 0) throw new RnncError(`sequence length must be a positive integer, got ${seq}`);
+  const ends: number[] = [];
+  for (let e = k1; e < seq; e += k1) ends.push(e);
+  ends.push(seq);
+  return ends.map((end, i) => {
+    const start = Math.max(0, end - k2);
+    const prevEnd = i === 0 ? 0 : ends[i - 1]!;
+    const nextStart = i + 1 < ends.length ? Math.max(0, ends[i + 1]! - k2) : end;
+    return { start, len: end - start, lossFrom: prevEnd - start, carryAt: nextStart - start };
+  });
+}
+
+/** The scan body: (params; states; step inputs[, target]) -> (next states; [loss_sum], [output]). */
+export function bodyGraph(c: TracedCell, opts: { loss: boolean; output: boolean; logits?: boolean }): Graph {
+  const outs: Record<string, Node> = {};
+  for (const s of c.states) outs[s.name] = c.step.outputs[s.name]!;
+  const target = c.head.inputs.find((n) => n.attr<string>('role') === 'target')!;
+  const head = inlineGraph(c.head, { output: c.step.outputs.output! });
+  if (opts.loss) outs.loss_sum = head.loss_sum!;
+  if (opts.logits) outs.logits = head.logits!;
+  if (opts.output) outs.output = c.step.outputs.output!;
+  const inputs = [...c.params.map((p) => p.node), ...c.states.map((s) => s.node), ...c.inputs.map((i) => i.node), ...(opts.loss ? [target] : [])];
+  return makeGraph(inputs, outs);
+}
+
+export interface WindowIO {
+  readonly params: readonly Node[];
+  readonly states: readonly Node[];
+  /** Each input stacked over the window's steps: [len, B, ...]. */
+  readonly xs: readonly Node[];
+  /** [len, B] or [len, B, Y] when the loss is on every step; [B] or [B, Y] for the last step. */
+  readonly target: Node;
+  /** Whether this window holds the sequence's last step (where a last-step loss sits). */
+  readonly isLast: boolean;
+}
+
+export interface WindowValues {
+  /** Sum of the window's per-position losses (null: no loss in this window). */
+  readonly lossSum: Node | null;
+  readonly carry: readonly Node[];
+  readonly final: readonly Node[];
+}
+
+/** Lay one window out as Scans over its segments (split where the loss starts and the carry is taken). */
+export function buildWindow(c: TracedCell, w: WindowShape, io: WindowIO): WindowValues {
+  const every = c.lossOn === 'every';
+  const cuts = [...new Set([0, w.lossFrom, w.carryAt, w.len])].filter((x) => x >= 0 && x <= w.len).sort((a, b) => a - b);
+  let states = [...io.states];
+  let carry: Node[] = w.carryAt === 0 ? states : [];
+  const losses: Node[] = [];
+  for (let i = 0; i + 1 < cuts.length; i++) {
+    const [a, e] = [cuts[i]!, cuts[i + 1]!];
+    const withLoss = every && a >= w.lossFrom;
+    const lastOutput = !every && io.isLast && e === w.len;
+    const body = bodyGraph(c, { loss: withLoss, output: lastOutput });
+    const seg = (x: Node) => b.slice(x, 0, a, e);
+    const srcs = [...io.params, ...states, ...io.xs.map(seg), ...(withLoss ? [seg(io.target)] : [])];
+    const scan = b.scan(body, srcs, { consts: io.params.length, carries: states.length, xs: srcs.length - io.params.length - states.length }, e - a);
+    states = c.states.map((_, k) => b.proj(scan, k));
+    let y = c.states.length;
+    if (withLoss) losses.push(b.sumAll(b.proj(scan, y++)));
+    if (lastOutput) {
+      const outs = b.proj(scan, y);
+      const last = b.reshape(b.slice(outs, 0, e - a - 1, e - a), outs.shape.slice(1));
+      losses.push(inlineGraph(c.head, { output: last, target: io.target }).loss_sum!);
+    }
+    if (e === w.carryAt) carry = states;
+  }
+  const lossSum = losses.length === 0 ? null : losses.reduce((acc, l) => b.add(acc, l));
+  return { lossSum, carry, final: states };
+}
+
+/** Graph inputs for a sequence (or window) of `len` steps. */
+export function sequenceInputs(c: TracedCell, len: number) {
+  const params = c.params.map((p) => p.node);
+  const states = c.states.map((s) => s.node);
+  const xs = c.inputs.map((i) => b.arg(i.name, i.node.dtype, [len, ...i.node.shape], 'input'));
+  const t = c.head.inputs.find((n) => n.attr<string>('role') === 'target')!;
+  const target = c.lossOn === 'every' ? b.arg('target', t.dtype, [len, ...t.shape], 'target') : t;
+  return { params, states, xs, target };
+}
+
+/**
+ * The whole sequence: windows chained with the state's gradient stopped at each boundary.
+ * Outputs: `loss` (mean over all positions with a target), then the final states.
+ */
+export function sequenceGraph(c: TracedCell, seq: number, trunc: Truncation): Graph {
+  const io = sequenceInputs(c, seq);
+  const ws = windowsOf(seq, trunc);
+  let states: readonly Node[] = io.states;
+  const losses: Node[] = [];
+  let final: readonly Node[] = states;
+  ws.forEach((w, i) => {
+    const cut = (x: Node) => b.slice(x, 0, w.start, w.start + w.len);
+    const v = buildWindow(c, w, {
+      params: io.params,
+      states: i === 0 ? states : states.map(b.stopGradient),
+      xs: io.xs.map(cut),
+      target: c.lossOn === 'every' ? cut(io.target) : io.target,
+      isLast: i === ws.length - 1,
+    });
+    if (v.lossSum) losses.push(v.lossSum);
+    states = v.carry;
+    final = v.final;
+  });
+  const positions = c.lossOn === 'every' ? seq : 1;
+  const loss = b.scale(losses.reduce((a, l) => b.add(a, l)), 1 / (positions * c.lossElements));
+  const outs: Record<string, Node> = { loss };
+  c.states.forEach((s, k) => (outs[s.name] = final[k]!));
+  return makeGraph([...io.params, ...io.states, ...io.xs, io.target], outs);
+}
+
+/** Inference over a sequence: logits at every step and the final states. */
+export function predictGraph(c: TracedCell, seq: number): Graph {
+  const io = sequenceInputs(c, seq);
+  const body = bodyGraph(c, { loss: false, output: false, logits: true });
+  const scan = b.scan(body, [...io.params, ...io.states, ...io.xs], { consts: io.params.length, carries: io.states.length, xs: io.xs.length }, seq);
+  const outs: Record<string, Node> = { logits: b.proj(scan, c.states.length) };
+  c.states.forEach((s, k) => (outs[s.name] = b.proj(scan, k)));
+  return makeGraph([...io.params, ...io.states, ...io.xs], outs);
+}

@@ -2,9 +2,11 @@
  * Time layout: a traced cell laid over T steps as Scan nodes, cut into truncated-BPTT windows.
  *
  * Windows follow TBPTT(k1, k2): every k1 steps, back-propagate k2 steps. A window ends at each
- * multiple of k1 (and at T); it starts k2 steps earlier (not before 0), counts the losses of the
- * steps since the previous end, and hands on the state at the next window's start, without
- * gradient. With k1 = k2 = k the windows tile the sequence; k = T is full BPTT.
+ * multiple of k1 (and at T) and counts the losses of the steps since the previous end; it starts
+ * k2 - k1 steps before those (not before 0), so a full window spans k2 steps and the last one,
+ * when k1 does not divide T, is shorter by as much as its loss steps are; it hands on the state at
+ * the next window's start, without gradient. With k1 = k2 = k the windows tile the sequence (the
+ * last one shorter when T mod k != 0, as PyTorch's detach-every-k loop); k = T is full BPTT.
  */
 import * as b from '../ir/build.ts';
 import { RnncError } from '../ir/error.ts';
@@ -42,10 +44,14 @@ export function windowsOf(seq: number, { k1, k2 }: Truncation): WindowShape[] {
   const ends: number[] = [];
   for (let e = k1; e < seq; e += k1) ends.push(e);
   ends.push(seq);
+  // a window back-propagates its loss steps plus k2 - k1 steps of history before them (all of it
+  // when k2 reaches T, as for the full windows then, whatever k2 was clamped from)
+  const history = k2 >= seq ? seq : k2 - k1;
+  const startOf = (lossStart: number) => Math.max(0, lossStart - history);
   return ends.map((end, i) => {
-    const start = Math.max(0, end - k2);
     const prevEnd = i === 0 ? 0 : ends[i - 1]!;
-    const nextStart = i + 1 < ends.length ? Math.max(0, ends[i + 1]! - k2) : end;
+    const start = startOf(prevEnd);
+    const nextStart = i + 1 < ends.length ? startOf(end) : end;
     return { start, len: end - start, lossFrom: prevEnd - start, carryAt: nextStart - start };
   });
 }

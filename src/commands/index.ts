@@ -1,7 +1,11 @@
 import type { Command } from './common.ts';
+import { checkCommand } from './check.ts';
+import { compileCommand } from './compile.ts';
 import { irCommand } from './ir.ts';
 
 /** Every rnnc command, by name. */
 export const commands: Record<string, Command> = {
+  compile: compileCommand,
   ir: irCommand,
+  check: checkCommand,
 };

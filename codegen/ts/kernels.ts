@@ -1,0 +1,168 @@
+/** Loop kernels for the ops that are not fused elementwise expressions. Sizes are literals. */
+import type { CodeBlockWriter } from 'ts-morph';
+import type { Node } from '../../ir/node.ts';
+import { at, type View } from './lower.ts';
+import { plus, times } from './index-expr.ts';
+
+const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+
+function zero(w: CodeBlockWriter, v: View, size: number): void {
+  w.writeLine(`${v.buf}.fill(0, ${v.off}, ${plus(v.off, size)});`);
+}
+
+export function emitKernel(w: CodeBlockWriter, n: Node, srcs: readonly View[], out: View): void {
+  switch (n.op) {
+    case 'matmul':
+      return matmul(w, n, srcs[0]!, srcs[1]!, out);
+    case 'sum':
+      return sum(w, n, srcs[0]!, out);
+    case 'softmax_ce':
+    case 'log_softmax':
+      return softmax(w, n, srcs, out);
+    case 'gather': {
+      const [table, idx] = srcs as [View, View];
+      const [rows, e] = n.shape as [number, number];
+      w.write(`for (let r = 0; r < ${rows}; r++)`).block(() => {
+        w.writeLine(`const base = ${at(idx, 'r')} * ${e};`);
+        w.write(`for (let j = 0; j < ${e}; j++)`).block(() => w.writeLine(`${at(out, `r * ${e} + j`)} = ${at(table, 'base + j')};`));
+      });
+      return;
+    }
+    case 'scatter_add': {
+      const [idx, values] = srcs as [View, View];
+      const e = n.shape[1]!, rows = n.srcs[0]!.shape[0]!;
+      zero(w, out, n.size);
+      w.write(`for (let r = 0; r < ${rows}; r++)`).block(() => {
+        w.writeLine(`const base = ${at(idx, 'r')} * ${e};`);
+        w.write(`for (let j = 0; j < ${e}; j++)`).block(() => w.writeLine(`${at(out, 'base + j')} += ${at(values, `r * ${e} + j`)};`));
+      });
+      return;
+    }
+    case 'concat': {
+      const axis = n.attr<number>('axis');
+      const inner = prod(n.shape.slice(axis + 1)), outer = prod(n.shape.slice(0, axis));
+      let base = 0;
+      n.srcs.forEach((s, k) => {
+        const block = s.shape[axis]! * inner;
+        copyBlocks(w, srcs[k]!, out, outer, block, block, n.shape[axis]! * inner, base * inner);
+        base += s.shape[axis]!;
+      });
+      return;
+    }
+    case 'pad': {
+      const axis = n.attr<number>('axis'), before = n.attr<number>('before');
+      const inner = prod(n.shape.slice(axis + 1)), outer = prod(n.shape.slice(0, axis));
+      const block = n.srcs[0]!.shape[axis]! * inner;
+      zero(w, out, n.size);
+      copyBlocks(w, srcs[0]!, out, outer, block, block, n.shape[axis]! * inner, before * inner);
+      return;
+    }
+    default:
+      throw new Error(`no TypeScript kernel for ${n.op}`);
+  }
+}
+
+/** out[o * outStride + offset + j] = src[o * srcStride + j] for j < block. */
+function copyBlocks(w: CodeBlockWriter, src: View, out: View, outer: number, block: number, srcStride: number, outStride: number, offset: number): void {
+  w.write(`for (let o = 0; o < ${outer}; o++)`).block(() => {
+    w.write(`for (let j = 0; j < ${block}; j++)`).block(() => w.writeLine(`${at(out, `o * ${outStride} + ${offset} + j`)} = ${at(src, `o * ${srcStride} + j`)};`));
+  });
+}
+
+/**
+ * C = op(A) op(B). Each transpose case gets the loop order that walks memory contiguously in the
+ * inner loop (dot products of rows for A·Bᵀ, row updates for A·B and Aᵀ·B), unrolled by 4.
+ */
+function matmul(w: CodeBlockWriter, n: Node, a: View, b: View, c: View): void {
+  const ta = n.attr<boolean>('transA'), tb = n.attr<boolean>('transB');
+  const [M, N] = n.shape as [number, number];
+  const K = ta ? n.srcs[0]!.shape[0]! : n.srcs[0]!.shape[1]!;
+  const A = a.buf, B = b.buf, C = c.buf;
+  w.block(() => {
+    w.writeLine(`const ao = ${a.off}, bo = ${b.off}, co = ${c.off};`);
+    if (!ta && tb) {
+      // C[i, j] = Σ_k A[i, k] B[j, k]: both rows contiguous
+      const K4 = K - (K % 4);
+      w.write(`for (let i = 0; i < ${M}; i++)`).block(() => {
+        w.writeLine(`const ai = ao + i * ${K};`);
+        w.write(`for (let j = 0; j < ${N}; j++)`).block(() => {
+          w.writeLine(`const bj = bo + j * ${K};`);
+          w.writeLine('let s0 = 0, s1 = 0, s2 = 0, s3 = 0;');
+          if (K4 > 0) {
+            w.write(`for (let k = 0; k < ${K4}; k += 4)`).block(() => {
+              w.writeLine(`s0 += ${A}[ai + k] * ${B}[bj + k]; s1 += ${A}[ai + k + 1] * ${B}[bj + k + 1];`);
+              w.writeLine(`s2 += ${A}[ai + k + 2] * ${B}[bj + k + 2]; s3 += ${A}[ai + k + 3] * ${B}[bj + k + 3];`);
+            });
+          }
+          if (K4 < K) w.write(`for (let k = ${K4}; k < ${K}; k++)`).block(() => w.writeLine(`s0 += ${A}[ai + k] * ${B}[bj + k];`));
+          w.writeLine(`${C}[co + i * ${N} + j] = (s0 + s1) + (s2 + s3);`);
+        });
+      });
+    } else if (!tb) {
+      // C[i, :] = Σ_k A(i, k) B[k, :]: rows of B and C contiguous; A(i, k) is A[i, k] or A[k, i]
+      const aik = ta ? `${A}[ao + k * ${M} + i]` : `${A}[ao + i * ${K} + k]`;
+      w.writeLine(`${C}.fill(0, co, co + ${M * N});`);
+      w.write(`for (let i = 0; i < ${M}; i++)`).block(() => {
+        w.writeLine(`const ci = co + i * ${N};`);
+        w.write(`for (let k = 0; k < ${K}; k++)`).block(() => {
+          w.writeLine(`const aik = ${aik};`);
+          w.writeLine('if (aik === 0) continue;');
+          w.writeLine(`const bk = bo + k * ${N};`);
+          w.write(`for (let j = 0; j < ${N}; j++)`).block(() => w.writeLine(`${C}[ci + j] += aik * ${B}[bk + j];`));
+        });
+      });
+    } else {
+      // Aᵀ Bᵀ: rare; plain dot products
+      w.write(`for (let i = 0; i < ${M}; i++)`).block(() => {
+        w.write(`for (let j = 0; j < ${N}; j++)`).block(() => {
+          w.writeLine('let s = 0;');
+          w.write(`for (let k = 0; k < ${K}; k++)`).block(() => w.writeLine(`s += ${A}[ao + k * ${M} + i] * ${B}[bo + j * ${K} + k];`));
+          w.writeLine(`${C}[co + i * ${N} + j] = s;`);
+        });
+      });
+    }
+  });
+}
+
+/** Sum over axes: a leading block of axes (bias gradients), a trailing block (row sums), or any. */
+function sum(w: CodeBlockWriter, n: Node, x: View, out: View): void {
+  const shape = n.srcs[0]!.shape, axes = n.attr<number[]>('axes');
+  const leading = axes.every((a, i) => a === i), trailing = axes.every((a, i) => a === shape.length - axes.length + i);
+  const reduced = prod(axes.map((a) => shape[a]!)), kept = n.size;
+  if (trailing) {
+    w.write(`for (let r = 0; r < ${kept}; r++)`).block(() => {
+      w.writeLine('let s = 0;');
+      w.write(`for (let j = 0; j < ${reduced}; j++)`).block(() => w.writeLine(`s += ${at(x, `r * ${reduced} + j`)};`));
+      w.writeLine(`${at(out, 'r')} = s;`);
+    });
+  } else if (leading) {
+    zero(w, out, kept);
+    w.write(`for (let r = 0; r < ${reduced}; r++)`).block(() => {
+      w.write(`for (let j = 0; j < ${kept}; j++)`).block(() => w.writeLine(`${at(out, 'j')} += ${at(x, `r * ${kept} + j`)};`));
+    });
+  } else {
+    // general: decompose the flat index of x and drop the reduced coordinates
+    const st = shape.map((_, i) => prod(shape.slice(i + 1)));
+    const keptAxes = shape.map((_, i) => i).filter((i) => !axes.includes(i));
+    const outSt = keptAxes.map((_, k) => prod(keptAxes.slice(k + 1).map((i) => shape[i]!)));
+    const idx = keptAxes.map((ax, k) => times(`((f / ${st[ax]}) | 0) % ${shape[ax]}`, outSt[k]!)).join(' + ') || '0';
+    zero(w, out, kept);
+    w.write(`for (let f = 0; f < ${prod(shape)}; f++)`).block(() => w.writeLine(`${at(out, idx)} += ${at(x, 'f')};`));
+  }
+}
+
+/** Row-wise log-softmax of [N, C], or cross-entropy against i32 targets. */
+function softmax(w: CodeBlockWriter, n: Node, srcs: readonly View[], out: View): void {
+  const [N, C] = n.srcs[0]!.shape as [number, number];
+  const x = srcs[0]!;
+  w.write(`for (let r = 0; r < ${N}; r++)`).block(() => {
+    w.writeLine(`const xr = ${plus(x.off, `r * ${C}`)};`);
+    w.writeLine(`let max = -Infinity;`);
+    w.write(`for (let j = 0; j < ${C}; j++)`).block(() => w.writeLine(`if (${x.buf}[xr + j] > max) max = ${x.buf}[xr + j];`));
+    w.writeLine('let s = 0;');
+    w.write(`for (let j = 0; j < ${C}; j++)`).block(() => w.writeLine(`s += Math.exp(${x.buf}[xr + j] - max);`));
+    w.writeLine('const lse = max + Math.log(s);');
+    if (n.op === 'softmax_ce') w.writeLine(`${at(out, 'r')} = lse - ${x.buf}[xr + ${at(srcs[1]!, 'r')}];`);
+    else w.write(`for (let j = 0; j < ${C}; j++)`).block(() => w.writeLine(`${at(out, `r * ${C} + j`)} = ${x.buf}[xr + j] - lse;`));
+  });
+}

@@ -1,0 +1,21 @@
+/** The TypeScript backend's lowering table for elementwise ops: one line each, an expression. */
+import type { BinaryOp, UnaryOp } from '../../ir/op.ts';
+
+export const unaryExpr: Record<UnaryOp, (a: string) => string> = {
+  neg: (a) => `-(${a})`,
+  exp: (a) => `Math.exp(${a})`,
+  log: (a) => `Math.log(${a})`,
+  tanh: (a) => `Math.tanh(${a})`,
+  sigmoid: (a) => `1 / (1 + Math.exp(-(${a})))`,
+  relu: (a) => `Math.max(${a}, 0)`,
+  relu_deriv: (a) => `(${a} > 0 ? 1 : 0)`,
+  stop_gradient: (a) => a,
+};
+
+export const binaryExpr: Record<BinaryOp, (a: string, b: string) => string> = {
+  add: (a, b) => `${a} + ${b}`,
+  sub: (a, b) => `${a} - (${b})`,
+  mul: (a, b) => `(${a}) * (${b})`,
+  div: (a, b) => `(${a}) / (${b})`,
+  sqerr: (a, b) => `((${a}) - (${b})) ** 2`,
+};

@@ -1,0 +1,117 @@
+/**
+ * The fixed parts of a generated trainer that do not depend on the graph: the seeded generator,
+ * the init schemes, the optimizers and small checks. They are written with the code writer like
+ * everything else and specialised where the compile options allow (sizes, optimizer kind).
+ */
+import type { CodeBlockWriter } from 'ts-morph';
+import type { Init } from '../../src/dsl/init.ts';
+
+export type OptimizerKind = 'sgd' | 'momentum' | 'adam';
+
+export interface OptimizerSpec {
+  readonly kind: OptimizerKind;
+  readonly lr: number;
+  readonly momentum: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+}
+
+/** mulberry32, and a Gaussian by Box-Muller: small, seeded, reproducible. */
+export function writeRandom(w: CodeBlockWriter): void {
+  w.writeLine('/** A seeded generator (mulberry32): the same seed gives the same weights. */');
+  w.write('function makeRandom(seed: number): { uniform: () => number; normal: () => number }').block(() => {
+    w.writeLine('let a = seed >>> 0;');
+    w.write('const uniform = (): number =>').block(() => {
+      w.writeLine('a = (a + 0x6d2b79f5) >>> 0;');
+      w.writeLine('let t = a;');
+      w.writeLine('t = Math.imul(t ^ (t >>> 15), t | 1);');
+      w.writeLine('t ^= t + Math.imul(t ^ (t >>> 7), t | 61);');
+      w.writeLine('return ((t ^ (t >>> 14)) >>> 0) / 4294967296;');
+    }).write(';').newLine();
+    w.writeLine('const normal = (): number => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());');
+    w.writeLine('return { uniform, normal };');
+  });
+}
+
+/** The init code for one parameter, a view `v` of `shape`. */
+export function writeInit(w: CodeBlockWriter, v: string, shape: readonly number[], init: Init): void {
+  const rows = shape.length === 2 ? shape[0]! : 1, cols = shape[shape.length - 1]!;
+  switch (init.kind) {
+    case 'zeros':
+      w.writeLine(`${v}.fill(0);`);
+      return;
+    case 'uniform':
+      w.writeLine(`for (let i = 0; i < ${v}.length; i++) ${v}[i] = (2 * rand.uniform() - 1) * ${init.bound};`);
+      return;
+    case 'normal':
+      w.writeLine(`for (let i = 0; i < ${v}.length; i++) ${v}[i] = rand.normal() * ${init.std};`);
+      return;
+    case 'xavier': {
+      // Glorot & Bengio 2010: U(±sqrt(6 / (fan_in + fan_out)))
+      const bound = Math.sqrt(6 / (cols + (shape.length === 2 ? rows : cols)));
+      w.writeLine(`for (let i = 0; i < ${v}.length; i++) ${v}[i] = (2 * rand.uniform() - 1) * ${bound};`);
+      return;
+    }
+    case 'orthogonal':
+      w.writeLine(`orthogonalBlocks(${v}, ${rows}, ${cols}, ${init.gain}, rand);`);
+      return;
+    case 'identity':
+      // per square block, so a [4H, H] gate matrix gets I in each gate
+      w.writeLine(`${v}.fill(0);`);
+      w.writeLine(`for (let i = 0; i < ${rows}; i++) ${v}[i * ${cols} + (i % ${cols})] = ${init.scale};`);
+      return;
+  }
+}
+
+export function writeOrthogonal(w: CodeBlockWriter): void {
+  w.writeLine('/** Orthogonal rows per square block: Gram-Schmidt on Gaussian rows (Saxe et al. 2014). */');
+  w.write(`function orthogonalBlocks(v: Float32Array | Float64Array, rows: number, cols: number, gain: number, rand: { normal: () => number }): void`).block(() => {
+    w.write('for (let r = 0; r < rows; r++)').block(() => {
+      w.writeLine('const row = r * cols, blockStart = r - (r % cols);');
+      w.write('for (let attempt = 0; ; attempt++)').block(() => {
+        w.writeLine('for (let j = 0; j < cols; j++) v[row + j] = rand.normal();');
+        w.write('for (let q = blockStart; q < r; q++)').block(() => {
+          w.writeLine('let d = 0;');
+          w.writeLine('for (let j = 0; j < cols; j++) d += v[row + j] * v[q * cols + j] / (gain * gain);');
+          w.writeLine('for (let j = 0; j < cols; j++) v[row + j] -= d * v[q * cols + j];');
+        });
+        w.writeLine('let n = 0;');
+        w.writeLine('for (let j = 0; j < cols; j++) n += v[row + j] * v[row + j];');
+        w.writeLine('n = Math.sqrt(n);');
+        w.write('if (n > 1e-6 || attempt > 8)').block(() => {
+          w.writeLine('for (let j = 0; j < cols; j++) v[row + j] *= gain / n;');
+          w.writeLine('break;');
+        });
+      });
+    });
+  });
+}
+
+/** The update rule, over the whole parameter arena at once. */
+export function writeUpdate(w: CodeBlockWriter, kind: OptimizerKind): void {
+  w.write('function update(): void').block(() => {
+    if (kind === 'sgd') {
+      w.writeLine('const lr = hyper.lr;');
+      w.writeLine('for (let i = 0; i < P.length; i++) P[i] -= lr * G[i];');
+    } else if (kind === 'momentum') {
+      // PyTorch's SGD momentum: m = μ m + g; p -= lr m
+      w.writeLine('const lr = hyper.lr, mu = hyper.momentum;');
+      w.write('for (let i = 0; i < P.length; i++)').block(() => {
+        w.writeLine('M[i] = mu * M[i] + G[i];');
+        w.writeLine('P[i] -= lr * M[i];');
+      });
+    } else {
+      // Adam (Kingma & Ba 2015) with bias correction
+      w.writeLine('stepCount[0]++;');
+      w.writeLine('const { lr, beta1, beta2, eps } = hyper;');
+      w.writeLine('const c1 = 1 - Math.pow(beta1, stepCount[0]), c2 = 1 - Math.pow(beta2, stepCount[0]);');
+      w.write('for (let i = 0; i < P.length; i++)').block(() => {
+        w.writeLine('const g = G[i];');
+        w.writeLine('M[i] = beta1 * M[i] + (1 - beta1) * g;');
+        w.writeLine('V[i] = beta2 * V[i] + (1 - beta2) * g * g;');
+        w.writeLine('P[i] -= (lr * (M[i] / c1)) / (Math.sqrt(V[i] / c2) + eps);');
+      });
+    }
+  });
+}

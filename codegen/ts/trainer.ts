@@ -1,0 +1,386 @@
+/**
+ * The TypeScript target: one self-contained ES module per compiled model, with the trainer API of
+ * DESIGN.md. The module is assembled with ts-morph; loop code comes from lowering the IR of each
+ * truncation window (forward and backward) and of the inference graph.
+ */
+import { CodeBlockWriter, Project, VariableDeclarationKind } from 'ts-morph';
+import { makeGraph } from '../../ir/graph.ts';
+import type { DType, Node } from '../../ir/node.ts';
+import { differentiate } from '../../ir/passes/differentiate.ts';
+import { verifyGraph } from '../../ir/verify.ts';
+import type { TracedCell } from '../../src/dsl/trace.ts';
+import { buildWindow, predictGraph, sequenceInputs, windowsOf, type Truncation, type WindowShape } from '../../src/layout.ts';
+import { plus, times } from './index-expr.ts';
+import { at, emitCopy, lowerGraph, type Emitter, type View } from './lower.ts';
+import { writeInit, writeOrthogonal, writeRandom, writeUpdate, type OptimizerSpec } from './runtime.ts';
+
+export interface TrainerConfig {
+  readonly seq: number;
+  readonly truncation: Truncation;
+  readonly float: 'f32' | 'f64';
+  readonly optimizer: OptimizerSpec;
+  /** Clip gradients to this global L2 norm before each update (null: no clipping). */
+  readonly clip: number | null;
+  readonly seed: number;
+}
+
+interface Slot {
+  readonly name: string;
+  readonly offset: number;
+  readonly size: number;
+  readonly shape: readonly number[];
+}
+
+function arena<T extends { name: string }>(items: readonly T[], shapeOf: (t: T) => readonly number[]): Slot[] {
+  let offset = 0;
+  return items.map((it) => {
+    const shape = shapeOf(it);
+    const size = shape.reduce((a, b) => a * b, 1);
+    const slot = { name: it.name, offset, size, shape };
+    offset += size;
+    return slot;
+  });
+}
+
+/** One-time buffers, named in order of creation. */
+class Buffers {
+  readonly lines: string[] = [];
+  private readonly consts = new Map<string, string>();
+  constructor(private readonly floatArray: string) {}
+  private arrayOf(dtype: DType) {
+    return dtype === 'i32' ? 'Int32Array' : this.floatArray;
+  }
+  alloc(size: number, dtype: DType, hint: string): string {
+    const name = `${hint.replace(/\W/g, '_')}${this.lines.length}`;
+    this.lines.push(`const ${name} = new ${this.arrayOf(dtype)}(${size});`);
+    return name;
+  }
+  constant(value: number, size: number, dtype: DType): string {
+    const key = `${value}:${size}:${dtype}`;
+    let name = this.consts.get(key);
+    if (!name) {
+      name = `const${this.lines.length}`;
+      this.lines.push(`const ${name} = new ${this.arrayOf(dtype)}(${size}).fill(${value});`);
+      this.consts.set(key, name);
+    }
+    return name;
+  }
+}
+
+const newWriter = () => new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: true });
+
+export function generateTrainer(c: TracedCell, cfg: TrainerConfig): string {
+  const F = cfg.float === 'f32' ? 'Float32Array' : 'Float64Array';
+  const B = c.batch, T = cfg.seq;
+  const params = arena(c.params, (p) => p.shape);
+  const states = arena(c.states, (s) => [B, ...s.shape]);
+  const nP = params.reduce((a, p) => a + p.size, 0), nS = states.reduce((a, s) => a + s.size, 0);
+  const every = c.lossOn === 'every';
+  const targetNode = c.head.inputs.find((n) => n.attr<string>('role') === 'target')!;
+  const targetPerStep = targetNode.size;
+  const buffers = new Buffers(F);
+  const emitter = (w: CodeBlockWriter): Emitter => ({ w, depth: 0, alloc: (s, d, h) => buffers.alloc(s, d, h), constant: (v, s, d) => buffers.constant(v, s, d) });
+  const bindParamsAndState = (env: Map<number, View>) => {
+    c.params.forEach((p, i) => env.set(p.node.id, { buf: 'P', off: String(params[i]!.offset) }));
+    c.states.forEach((s, i) => env.set(s.node.id, { buf: 'S', off: String(states[i]!.offset) }));
+  };
+  const bindSequence = (env: Map<number, View>, io: ReturnType<typeof sequenceInputs>) => {
+    c.inputs.forEach((inp, i) => env.set(io.xs[i]!.id, { buf: `in_${inp.name}`, off: times('start', B * inp.node.size / B) }));
+  };
+
+  // one function per distinct window shape: forward, backward, gradient accumulation, state carry
+  const ws = windowsOf(T, cfg.truncation);
+  const kinds = new Map<string, { fn: string; w: WindowShape; hasLoss: boolean }>();
+  const windowFns: string[] = [];
+  ws.forEach((w, i) => {
+    const isLast = i === ws.length - 1;
+    const key = `${w.len}:${w.lossFrom}:${w.carryAt}:${!every && isLast}`;
+    if (kinds.has(key)) return;
+    const fn = `window${kinds.size}`;
+    const io = sequenceInputs(c, w.len);
+    const v = buildWindow(c, w, { ...io, isLast });
+    const outs: Record<string, Node> = {};
+    c.states.forEach((s, k) => (outs[`carry_${s.name}`] = v.carry[k]!));
+    if (v.lossSum) outs.loss_sum = v.lossSum;
+    let g = makeGraph([...io.params, ...io.states, ...io.xs, io.target], outs);
+    if (v.lossSum) g = differentiate(g, { loss: 'loss_sum', wrt: c.params.map((p) => p.name) });
+    verifyGraph(g, `window ${fn}`);
+    const env = new Map<number, View>();
+    bindParamsAndState(env);
+    bindSequence(env, io);
+    env.set(io.target.id, { buf: 'in_target', off: every ? times('start', targetPerStep) : '0' });
+    const w2 = newWriter();
+    w2.writeLine(`/** Steps [start, start + ${w.len}) forward${v.lossSum ? ` and back; adds scale · ∂(loss sum)/∂params to G, returns the loss sum` : ' only'}; carries the state on. */`);
+    w2.write(`function ${fn}(start: number, scale: number): number`).block(() => {
+      const o = lowerGraph(emitter(w2), g, env);
+      if (v.lossSum) {
+        params.forEach((p) => {
+          const gv = o[`grad_${p.name}`]!;
+          w2.write(`for (let j = 0; j < ${p.size}; j++)`).block(() => w2.writeLine(`G[${plus(String(p.offset), 'j')}] += scale * ${at(gv, 'j')};`));
+        });
+      }
+      // the state for the next window, without gradient
+      states.forEach((s) => emitCopy(w2, o[`carry_${s.name}`]!, { buf: 'S', off: String(s.offset) }, s.size));
+      w2.writeLine(v.lossSum ? `return ${at(o.loss_sum!, 0)};` : 'return 0;');
+    });
+    windowFns.push(w2.toString());
+    kinds.set(key, { fn, w, hasLoss: v.lossSum !== null });
+  });
+  const schedule = ws.map((w, i) => {
+    const k = kinds.get(`${w.len}:${w.lossFrom}:${w.carryAt}:${!every && i === ws.length - 1}`)!;
+    const positions = every ? w.len - w.lossFrom : k.hasLoss ? 1 : 0;
+    return { fn: k.fn, start: w.start, positions };
+  });
+  const totalPositions = every ? T : 1;
+
+  // inference: logits at every step
+  const pg = predictGraph(c, T);
+  verifyGraph(pg, 'predict');
+  const penv = new Map<number, View>();
+  bindParamsAndState(penv);
+  const pio = { xs: pg.inputs.slice(c.params.length + c.states.length) };
+  c.inputs.forEach((inp, i) => penv.set(pio.xs[i]!.id, { buf: `in_${inp.name}`, off: '0' }));
+  const pw = newWriter();
+  let logitsView: View | undefined;
+  pw.write('function forward(): void').block(() => {
+    const start = 'const start = 0;';
+    pw.writeLine(start);
+    const o = lowerGraph(emitter(pw), pg, penv);
+    states.forEach((s) => emitCopy(pw, o[s.name]!, { buf: 'S', off: String(s.offset) }, s.size));
+    logitsView = o.logits!;
+  });
+  const Y = pg.outputs.logits!.shape[2]!;
+
+  // ---- the module ----
+  const project = new Project({ useInMemoryFileSystem: true });
+  const sf = project.createSourceFile('trainer.ts', '', { overwrite: true });
+  const inputsSpec = Object.fromEntries(
+    c.inputs.map((i) => [i.name, i.kind === 'tokens' ? { dtype: 'i32', shape: [T, B], vocab: i.vocab } : { dtype: 'f32', shape: [T, B, ...i.shape] }]),
+  );
+  const targetShape = every ? [T, ...targetNode.shape] : [...targetNode.shape];
+  const spec = {
+    cell: c.def.name,
+    sizes: c.sizes,
+    batch: B,
+    seq: T,
+    truncate: cfg.truncation.k1 === T && cfg.truncation.k2 === T ? null : cfg.truncation,
+    float: cfg.float,
+    loss: c.loss,
+    lossOn: c.lossOn,
+    inputs: inputsSpec,
+    target: c.target.kind === 'class' ? { dtype: 'i32', shape: targetShape, classes: c.target.classes } : { dtype: 'f32', shape: targetShape },
+    params: Object.fromEntries(params.map((p) => [p.name, p.shape])),
+    state: Object.fromEntries(states.map((s) => [s.name, s.shape])),
+    optimizer: cfg.optimizer,
+    clip: cfg.clip,
+    seed: cfg.seed,
+  };
+  sf.addStatements([
+    `// Generated by rnnc from cell '${c.def.name}' — do not edit; recompile instead.`,
+    `// B=${B}, T=${T}, ${Object.entries(c.sizes).map(([k, v]) => `${k}=${v}`).join(', ')}; ${spec.truncate ? `truncated BPTT ${cfg.truncation.k1}:${cfg.truncation.k2}` : 'full BPTT'}; ${cfg.optimizer.kind}; ${cfg.float}.`,
+    '// A standalone module: no imports. See `spec` for the shapes it was compiled for.',
+  ]);
+  sf.addVariableStatement({ isExported: true, declarationKind: VariableDeclarationKind.Const, docs: ['What this module was compiled for: sizes, batch, sequence length, shapes of inputs, target, parameters and state.'], declarations: [{ name: 'spec', initializer: `${JSON.stringify(spec, null, 2)} as const` }] });
+  const floatT = F;
+  const denseT = cfg.float === 'f32' ? 'Float32Array' : 'Float32Array | Float64Array';
+  sf.addTypeAlias({ isExported: true, name: 'Inputs', type: `{ ${c.inputs.map((i) => `${i.name}: ${i.kind === 'tokens' ? 'Int32Array' : denseT}`).join('; ')} }` });
+  sf.addInterface({ isExported: true, name: 'Batch', properties: [{ name: 'inputs', type: 'Inputs' }, { name: 'targets', type: c.target.kind === 'class' ? 'Int32Array' : denseT }] });
+  sf.addInterface({ isExported: true, name: 'TrainerOptions', properties: [
+    { name: 'seed', type: 'number', hasQuestionToken: true },
+    { name: 'lr', type: 'number', hasQuestionToken: true },
+    { name: 'momentum', type: 'number', hasQuestionToken: true },
+    { name: 'beta1', type: 'number', hasQuestionToken: true },
+    { name: 'beta2', type: 'number', hasQuestionToken: true },
+    { name: 'eps', type: 'number', hasQuestionToken: true },
+    { name: 'clip', type: 'number | null', hasQuestionToken: true },
+  ] });
+  sf.addInterface({ isExported: true, name: 'Trainer', properties: [
+    { name: 'params', type: `Record<string, ${floatT}>`, isReadonly: true, docs: ['Live views of the parameters, by the cell\'s names.'] },
+    { name: 'grads', type: `Record<string, ${floatT}>`, isReadonly: true, docs: ['Live views of the last computed gradients.'] },
+    { name: 'state', type: `Record<string, ${floatT}>`, isReadonly: true, docs: ['The recurrent state, [B, ...] per name; carried across calls until resetState().'] },
+    { name: 'hyper', type: '{ lr: number; momentum: number; beta1: number; beta2: number; eps: number; clip: number | null }', docs: ['Optimizer settings; may be changed between steps.'] },
+    { name: 'lossAndGrad', type: '(batch: Batch) => number', docs: ['Forward and backward over the batch; fills grads, returns the mean loss; changes no parameter.'] },
+    { name: 'step', type: '(batch: Batch) => number', docs: ['lossAndGrad, then clipping and an update per truncation window; returns the mean loss.'] },
+    { name: 'predict', type: `(inputs: Inputs) => ${floatT}`, docs: [`Logits [T, B, ${Y}] for every step, from and advancing the state.`] },
+    { name: 'resetState', type: '() => void' },
+    { name: 'saveParams', type: '() => string', docs: ['Parameters as JSON.'] },
+    { name: 'loadParams', type: '(json: string) => void', docs: ['Parameters from saveParams() JSON; checked whole before anything changes.'] },
+    { name: 'exportParams', type: `() => ${floatT}`, docs: ['All parameters as one flat array (in spec.params order).'] },
+    { name: 'importParams', type: `(flat: ${floatT}) => void` },
+  ] });
+  writeSupport(sf, c, cfg, F);
+
+  sf.addFunction({
+    isExported: true,
+    name: 'createTrainer',
+    parameters: [{ name: 'options', type: 'TrainerOptions', initializer: '{}' }],
+    returnType: 'Trainer',
+    docs: ['A trainer with its own parameters (seeded init), gradients, state and optimizer state. Every buffer is allocated here, once.'],
+    statements: (w) => {
+      w.writeLine(`const P = new ${F}(${nP}), G = new ${F}(${nP}), S = new ${F}(${nS});`);
+      w.writeLine(`const M = new ${F}(${cfg.optimizer.kind === 'sgd' ? 0 : nP}), V = new ${F}(${cfg.optimizer.kind === 'adam' ? nP : 0}), stepCount = new Float64Array(1);`);
+      w.writeLine(`// a copy of everything step() may change, restored if a window produces a non-finite loss or gradient`);
+      w.writeLine(`const saved = { P: new ${F}(${nP}), M: new ${F}(M.length), V: new ${F}(V.length), S: new ${F}(${nS}), stepCount: new Float64Array(1) };`);
+      w.writeLine(`const hyper = { lr: options.lr ?? ${cfg.optimizer.lr}, momentum: options.momentum ?? ${cfg.optimizer.momentum}, beta1: options.beta1 ?? ${cfg.optimizer.beta1}, beta2: options.beta2 ?? ${cfg.optimizer.beta2}, eps: options.eps ?? ${cfg.optimizer.eps}, clip: options.clip === undefined ? ${cfg.clip} : options.clip };`);
+      w.writeLine(`const params: Record<string, ${F}> = { ${params.map((p) => `${p.name}: P.subarray(${p.offset}, ${p.offset + p.size})`).join(', ')} };`);
+      w.writeLine(`const grads: Record<string, ${F}> = { ${params.map((p) => `${p.name}: G.subarray(${p.offset}, ${p.offset + p.size})`).join(', ')} };`);
+      w.writeLine(`const state: Record<string, ${F}> = { ${states.map((s) => `${s.name}: S.subarray(${s.offset}, ${s.offset + s.size})`).join(', ')} };`);
+      w.writeLine('const rand = makeRandom(options.seed ?? spec.seed);');
+      c.params.forEach((p) => writeInit(w, `params.${p.name}`, p.shape, p.init));
+      c.inputs.forEach((i) => w.writeLine(`let in_${i.name}: ${i.kind === 'tokens' ? 'Int32Array' : denseT} = new ${i.kind === 'tokens' ? 'Int32Array' : F}(${T * B * (i.node.size / B)});`));
+      w.writeLine(`let in_target: ${c.target.kind === 'class' ? 'Int32Array' : denseT} = new ${c.target.kind === 'class' ? 'Int32Array' : F}(${(every ? T : 1) * targetPerStep});`);
+      w.blankLine();
+      w.writeLine('// buffers of the lowered graphs');
+      buffers.lines.forEach((l) => w.writeLine(l));
+      w.blankLine();
+      windowFns.forEach((f) => w.write(f).blankLine());
+      w.write(pw.toString()).blankLine();
+      writeUpdate(w, cfg.optimizer.kind);
+      w.blankLine();
+      w.write('function bind(batch: Batch): void').block(() => {
+        w.writeLine('checkBatch(batch);');
+        c.inputs.forEach((i) => w.writeLine(`in_${i.name} = batch.inputs.${i.name};`));
+        w.writeLine('in_target = batch.targets;');
+      });
+      w.blankLine();
+      w.write('function lossAndGrad(batch: Batch): number').block(() => {
+        w.writeLine('bind(batch);');
+        w.writeLine('G.fill(0);');
+        w.writeLine('let total = 0;');
+        const inv = 1 / (totalPositions * c.lossElements);
+        schedule.forEach((s) => w.writeLine(`total += ${s.fn}(${s.start}, ${inv});`));
+        w.writeLine(`return total * ${inv};`);
+      });
+      w.blankLine();
+      w.write('function step(batch: Batch): number').block(() => {
+        w.writeLine('bind(batch);');
+        w.writeLine('saved.P.set(P); saved.M.set(M); saved.V.set(V); saved.S.set(S); saved.stepCount.set(stepCount);');
+        w.writeLine('let total = 0;');
+        schedule.forEach((s, i) => {
+          if (s.positions === 0) {
+            w.writeLine(`${s.fn}(${s.start}, 0); // no loss in this window: it only carries the state on`);
+            return;
+          }
+          const scale = 1 / (s.positions * c.lossElements);
+          w.writeLine('G.fill(0);');
+          w.writeLine(`const loss${i} = ${s.fn}(${s.start}, ${scale});`);
+          w.writeLine(`if (!Number.isFinite(loss${i}) || !allFinite(G)) rollback('window ${i} (steps ${s.start}..${s.start + ws[i]!.len - 1})', loss${i});`);
+          w.writeLine('clip();');
+          w.writeLine('update();');
+          w.writeLine(`total += loss${i};`);
+        });
+        w.writeLine(`return total * ${1 / (totalPositions * c.lossElements)};`);
+      });
+      w.blankLine();
+      w.write('function rollback(where: string, loss: number): never').block(() => {
+        w.writeLine('P.set(saved.P); M.set(saved.M); V.set(saved.V); S.set(saved.S); stepCount.set(saved.stepCount);');
+        w.writeLine('throw new RangeError(`step: non-finite ${Number.isFinite(loss) ? \'gradient\' : \'loss (\' + loss + \')\'} in ${where}; parameters, optimizer state and state are unchanged`);');
+      });
+      w.blankLine();
+      w.write('function clip(): void').block(() => {
+        w.writeLine('if (hyper.clip === null) return;');
+        w.writeLine('let sq = 0;');
+        w.writeLine('for (let i = 0; i < G.length; i++) sq += G[i] * G[i];');
+        w.writeLine('const norm = Math.sqrt(sq);');
+        w.writeLine('if (norm > hyper.clip) for (let i = 0; i < G.length; i++) G[i] *= hyper.clip / norm;');
+      });
+      w.blankLine();
+      w.write(`function predict(inputs: Inputs): ${F}`).block(() => {
+        w.writeLine('checkInputs(inputs);');
+        c.inputs.forEach((i) => w.writeLine(`in_${i.name} = inputs.${i.name};`));
+        w.writeLine('forward();');
+        w.writeLine(`return ${logitsView!.buf}.slice(${logitsView!.off}, ${plus(logitsView!.off, T * B * Y)});`);
+      });
+      w.blankLine();
+      w.write('return').block(() => {
+        w.writeLine('params, grads, state, hyper, lossAndGrad, step, predict,');
+        w.writeLine('resetState: () => void S.fill(0),');
+        w.writeLine('saveParams: () => saveParams(params),');
+        w.writeLine('loadParams: (json: string) => loadParams(params, json),');
+        w.writeLine('exportParams: () => P.slice(),');
+        w.write(`importParams: (flat: ${F}) =>`).block(() => {
+          w.writeLine(`if (!(flat instanceof ${F}) || flat.length !== ${nP}) throw new RangeError(\`importParams: expected a ${F} of ${nP} values, got \${describe(flat)}\`);`);
+          w.writeLine(`if (!allFinite(flat)) throw new RangeError('importParams: non-finite values');`);
+          w.writeLine('P.set(flat);');
+        }).write(',').newLine();
+      }).write(';');
+    },
+  });
+  return sf.getFullText();
+}
+
+/** Batch checks, parameter (de)serialisation, init helpers: module-level functions. */
+function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: TracedCell, cfg: TrainerConfig, F: string): void {
+  const w = newWriter();
+  writeRandom(w);
+  w.blankLine();
+  if (c.params.some((p) => p.init.kind === 'orthogonal')) writeOrthogonal(w), w.blankLine();
+  w.write('function describe(v: unknown): string').block(() => {
+    w.writeLine("if (v === null || v === undefined) return String(v);");
+    w.writeLine("if (ArrayBuffer.isView(v)) return `${v.constructor.name} of ${(v as unknown as { length: number }).length} values`;");
+    w.writeLine("return Array.isArray(v) ? `an array of ${v.length} values` : typeof v;");
+  });
+  w.blankLine();
+  w.write('function allFinite(a: ArrayLike<number>): boolean').block(() => {
+    w.writeLine('for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;');
+    w.writeLine('return true;');
+  });
+  w.blankLine();
+  const checkArray = (label: string, expr: string, kind: 'tokens' | 'dense' | 'class', len: number, shape: readonly number[], bound?: number) => {
+    const x = label.replace(/\W/g, '_');
+    w.writeLine(`const ${x} = ${expr};`);
+    const types = kind === 'dense' ? (cfg.float === 'f32' ? ['Float32Array'] : ['Float32Array', 'Float64Array']) : ['Int32Array'];
+    const ok = types.map((t) => `${x} instanceof ${t}`).join(' || ');
+    w.writeLine(`if (!(${ok})) throw new TypeError(\`${label} must be a ${types.join(' or ')} of ${len} values [${shape.join(', ')}], got \${describe(${x})}\`);`);
+    w.writeLine(`if (${x}.length !== ${len}) throw new RangeError(\`${label} has \${${x}.length} values, expected ${len} [${shape.join(', ')}]\`);`);
+    if (bound !== undefined) {
+      w.write(`for (let i = 0; i < ${len}; i++)`).block(() => {
+        w.writeLine(`const v = ${x}[i];`);
+        w.writeLine(`if (!(v >= 0 && v < ${bound})) throw new RangeError(\`${label}[\${i}] = \${v} is out of range [0, ${bound})\`);`);
+      });
+    }
+  };
+  const T = cfg.seq, B = c.batch;
+  w.write('function checkInputs(inputs: Inputs): void').block(() => {
+    w.writeLine("if (typeof inputs !== 'object' || inputs === null) throw new TypeError(`inputs must be an object, got ${describe(inputs)}`);");
+    c.inputs.forEach((i) => {
+      const per = i.node.size / B;
+      const shape = i.kind === 'tokens' ? [T, B] : [T, B, ...i.shape];
+      checkArray(`inputs.${i.name}`, `inputs.${i.name}`, i.kind, T * B * per, shape, i.vocab);
+    });
+  });
+  w.blankLine();
+  w.write('function checkBatch(batch: Batch): void').block(() => {
+    w.writeLine("if (typeof batch !== 'object' || batch === null) throw new TypeError(`batch must be { inputs, targets }, got ${describe(batch)}`);");
+    w.writeLine('checkInputs(batch.inputs);');
+    const every = c.lossOn === 'every';
+    const perStep = c.target.kind === 'class' ? [B] : [B, ...c.target.shape];
+    const shape = every ? [T, ...perStep] : perStep;
+    const len = shape.reduce((a, b) => a * b, 1);
+    checkArray('targets', 'batch.targets', c.target.kind === 'class' ? 'class' : 'dense', len, shape, c.target.classes);
+  });
+  w.blankLine();
+  const names = c.params.map((p) => p.name);
+  w.write(`function saveParams(params: Record<string, ${F}>): string`).block(() => {
+    w.writeLine(`const out: Record<string, { shape: readonly number[]; data: number[] }> = {};`);
+    w.writeLine(`for (const name of ${JSON.stringify(names)}) out[name] = { shape: spec.params[name as keyof typeof spec.params], data: Array.from(params[name]!) };`);
+    w.writeLine("return JSON.stringify({ format: 'rnnc-params', version: 1, cell: spec.cell, sizes: spec.sizes, params: out });");
+  });
+  w.blankLine();
+  w.write(`function loadParams(params: Record<string, ${F}>, json: string): void`).block(() => {
+    w.writeLine('let doc: { format?: unknown; cell?: unknown; params?: Record<string, { shape?: unknown; data?: unknown }> };');
+    w.writeLine("try { doc = JSON.parse(json); } catch (e) { throw new SyntaxError(`loadParams: not JSON: ${(e as Error).message}`); }");
+    w.writeLine("if (typeof doc !== 'object' || doc === null || doc.format !== 'rnnc-params' || typeof doc.params !== 'object' || doc.params === null) throw new TypeError('loadParams: not an rnnc parameter file');");
+    w.writeLine("if (doc.cell !== spec.cell) throw new TypeError(`loadParams: parameters of cell '${String(doc.cell)}', this trainer is '${spec.cell}'`);");
+    w.writeLine('// check everything first: a bad file leaves the trainer as it was');
+    w.write(`for (const name of ${JSON.stringify(names)})`).block(() => {
+      w.writeLine('const entry = doc.params![name];');
+      w.writeLine('const shape = spec.params[name as keyof typeof spec.params] as readonly number[];');
+      w.writeLine("if (!entry) throw new RangeError(`loadParams: parameter '${name}' is missing`);");
+      w.writeLine("if (!Array.isArray(entry.shape) || entry.shape.join(',') !== shape.join(',')) throw new RangeError(`loadParams: '${name}' has shape [${String(entry.shape)}], expected [${shape.join(', ')}]`);");
+      w.writeLine("if (!Array.isArray(entry.data) || entry.data.length !== params[name]!.length || !entry.data.every((v) => typeof v === 'number' && Number.isFinite(v))) throw new RangeError(`loadParams: '${name}' needs ${params[name]!.length} finite numbers`);");
+    });
+    w.writeLine(`for (const name of ${JSON.stringify(names)}) params[name]!.set(doc.params[name]!.data as number[]);`);
+  });
+  sf.addStatements(w.toString());
+}

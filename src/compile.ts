@@ -1,0 +1,35 @@
+/** The library entry for compiling: traced cell + options -> generated module source. */
+import { generateTrainer, type TrainerConfig } from '../codegen/ts/trainer.ts';
+import type { OptimizerSpec } from '../codegen/ts/runtime.ts';
+import type { TracedCell } from './dsl/trace.ts';
+import type { Truncation } from './layout.ts';
+
+export const defaultOptimizer = (kind: OptimizerSpec['kind'] = 'sgd', lr?: number): OptimizerSpec => ({
+  kind,
+  lr: lr ?? (kind === 'adam' ? 1e-3 : 0.1),
+  momentum: 0.9,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+});
+
+export interface CompileOptions {
+  readonly seq: number;
+  readonly truncation?: Truncation;
+  readonly float?: 'f32' | 'f64';
+  readonly optimizer?: OptimizerSpec;
+  readonly clip?: number | null;
+  readonly seed?: number;
+}
+
+export function compileTrainer(cell: TracedCell, opts: CompileOptions): string {
+  const cfg: TrainerConfig = {
+    seq: opts.seq,
+    truncation: opts.truncation ?? { k1: opts.seq, k2: opts.seq },
+    float: opts.float ?? 'f32',
+    optimizer: opts.optimizer ?? defaultOptimizer(),
+    clip: opts.clip ?? null,
+    seed: opts.seed ?? 1,
+  };
+  return generateTrainer(cell, cfg);
+}

@@ -7,25 +7,14 @@ export function quote(s: string): string {
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r?\n/g, '\\n')}"`;
 }
 
-/** Text for an HTML-like label (`<...>`): the five XML specials escaped. */
-export function html(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-}
-
-/** An HTML-like label value: written unquoted as `<...>`. */
-export class HtmlLabel {
-  constructor(readonly markup: string) {}
-}
-
-function value(v: string | number | boolean | HtmlLabel): string {
-  if (v instanceof HtmlLabel) return `<${v.markup}>`;
+function value(v: string | number | boolean): string {
   return typeof v === 'string' ? quote(v) : String(v);
 }
 
 /** `[k="v", ...]` in insertion order (so output is deterministic); undefined values are left out. */
-export function attrList(attrs: DotAttrs | Readonly<Record<string, HtmlLabel | string | number | boolean | undefined>>): string {
+export function attrList(attrs: DotAttrs): string {
   const parts = Object.entries(attrs)
-    .filter((e): e is [string, string | number | boolean | HtmlLabel] => e[1] !== undefined)
+    .filter((e): e is [string, string | number | boolean] => e[1] !== undefined)
     .map(([k, v]) => `${k}=${value(v)}`);
   return parts.length ? ` [${parts.join(', ')}]` : '';
 }
@@ -57,11 +46,11 @@ export class DotWriter {
   }
 
   /** A statement `k="v";` inside a graph or cluster. */
-  set(key: string, v: string | number | boolean | HtmlLabel): this {
+  set(key: string, v: string | number | boolean): this {
     return this.line(`${key}=${value(v)};`);
   }
 
-  node(id: string, attrs: Readonly<Record<string, HtmlLabel | string | number | boolean | undefined>> = {}): this {
+  node(id: string, attrs: DotAttrs = {}): this {
     return this.line(`${id}${attrList(attrs)};`);
   }
 

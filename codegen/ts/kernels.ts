@@ -77,39 +77,35 @@ function matmul(w: CodeBlockWriter, n: Node, a: View, b: View, c: View): void {
   const ta = n.attr<boolean>('transA'), tb = n.attr<boolean>('transB');
   const [M, N] = n.shape as [number, number];
   const K = ta ? n.srcs[0]!.shape[0]! : n.srcs[0]!.shape[1]!;
-  const A = a.buf, B = b.buf, C = c.buf;
+  // local names for the arrays: closure variables in a hot loop cost a context load each time
+  const A = 'A', B = 'B', C = 'C';
   w.block(() => {
+    w.writeLine(`const A = ${a.buf}, B = ${b.buf}, C = ${c.buf};`);
     w.writeLine(`const ao = ${a.off}, bo = ${b.off}, co = ${c.off};`);
-    if (!ta && tb) {
-      // C[i, j] = Σ_k A[i, k] B[j, k]: both rows contiguous
+    if (!ta && tb) matmulRowDots(w, A, B, C, M, N, K);
+    else if (!tb) {
+      // C[i, :] += Σ_k A(i, k) B[k, :], four k at a time: one load and store of C per four products
+      const aik = (k: string) => (ta ? `${A}[ao + ${k} * ${M} + i]` : `${A}[ao + i * ${K} + ${k}]`);
       const K4 = K - (K % 4);
-      w.write(`for (let i = 0; i < ${M}; i++)`).block(() => {
-        w.writeLine(`const ai = ao + i * ${K};`);
-        w.write(`for (let j = 0; j < ${N}; j++)`).block(() => {
-          w.writeLine(`const bj = bo + j * ${K};`);
-          w.writeLine('let s0 = 0, s1 = 0, s2 = 0, s3 = 0;');
-          if (K4 > 0) {
-            w.write(`for (let k = 0; k < ${K4}; k += 4)`).block(() => {
-              w.writeLine(`s0 += ${A}[ai + k] * ${B}[bj + k]; s1 += ${A}[ai + k + 1] * ${B}[bj + k + 1];`);
-              w.writeLine(`s2 += ${A}[ai + k + 2] * ${B}[bj + k + 2]; s3 += ${A}[ai + k + 3] * ${B}[bj + k + 3];`);
-            });
-          }
-          if (K4 < K) w.write(`for (let k = ${K4}; k < ${K}; k++)`).block(() => w.writeLine(`s0 += ${A}[ai + k] * ${B}[bj + k];`));
-          w.writeLine(`${C}[co + i * ${N} + j] = (s0 + s1) + (s2 + s3);`);
-        });
-      });
-    } else if (!tb) {
-      // C[i, :] = Σ_k A(i, k) B[k, :]: rows of B and C contiguous; A(i, k) is A[i, k] or A[k, i]
-      const aik = ta ? `${A}[ao + k * ${M} + i]` : `${A}[ao + i * ${K} + k]`;
       w.writeLine(`${C}.fill(0, co, co + ${M * N});`);
       w.write(`for (let i = 0; i < ${M}; i++)`).block(() => {
         w.writeLine(`const ci = co + i * ${N};`);
-        w.write(`for (let k = 0; k < ${K}; k++)`).block(() => {
-          w.writeLine(`const aik = ${aik};`);
-          w.writeLine('if (aik === 0) continue;');
-          w.writeLine(`const bk = bo + k * ${N};`);
-          w.write(`for (let j = 0; j < ${N}; j++)`).block(() => w.writeLine(`${C}[ci + j] += aik * ${B}[bk + j];`));
-        });
+        if (K4 > 0) {
+          w.write(`for (let k = 0; k < ${K4}; k += 4)`).block(() => {
+            w.writeLine(`const a0 = ${aik('k')}, a1 = ${aik('(k + 1)')}, a2 = ${aik('(k + 2)')}, a3 = ${aik('(k + 3)')};`);
+            w.writeLine('if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;');
+            w.writeLine(`const b0 = bo + k * ${N}, b1 = b0 + ${N}, b2 = b1 + ${N}, b3 = b2 + ${N};`);
+            w.write(`for (let j = 0; j < ${N}; j++)`).block(() => {
+              w.writeLine(`${C}[ci + j] += a0 * ${B}[b0 + j] + a1 * ${B}[b1 + j] + a2 * ${B}[b2 + j] + a3 * ${B}[b3 + j];`);
+            });
+          });
+        }
+        if (K4 < K) {
+          w.write(`for (let k = ${K4}; k < ${K}; k++)`).block(() => {
+            w.writeLine(`const a0 = ${aik('k')}, b0 = bo + k * ${N};`);
+            w.write(`for (let j = 0; j < ${N}; j++)`).block(() => w.writeLine(`${C}[ci + j] += a0 * ${B}[b0 + j];`));
+          });
+        }
       });
     } else {
       // Aᵀ Bᵀ: rare; plain dot products
@@ -122,6 +118,38 @@ function matmul(w: CodeBlockWriter, n: Node, a: View, b: View, c: View): void {
       });
     }
   });
+}
+
+/**
+ * C = A Bᵀ: C[i, j] is the dot product of rows A[i] and B[j], both contiguous. A 2×2 register
+ * block computes four dot products from two rows of each: one load per product instead of two.
+ */
+function matmulRowDots(w: CodeBlockWriter, A: string, B: string, C: string, M: number, N: number, K: number): void {
+  const M2 = M - (M % 2), N2 = N - (N % 2);
+  const dot = (i: string, j: string) => {
+    w.writeLine(`const ai = ao + ${i} * ${K}, bj = bo + ${j} * ${K};`);
+    w.writeLine('let s = 0;');
+    w.writeLine(`for (let k = 0; k < ${K}; k++) s += ${A}[ai + k] * ${B}[bj + k];`);
+    w.writeLine(`${C}[co + ${i} * ${N} + ${j}] = s;`);
+  };
+  if (M2 > 0 && N2 > 0) {
+    w.write(`for (let i = 0; i < ${M2}; i += 2)`).block(() => {
+      w.writeLine(`const a0 = ao + i * ${K}, a1 = a0 + ${K};`);
+      w.write(`for (let j = 0; j < ${N2}; j += 2)`).block(() => {
+        w.writeLine(`const b0 = bo + j * ${K}, b1 = b0 + ${K};`);
+        w.writeLine('let s00 = 0, s01 = 0, s10 = 0, s11 = 0;');
+        w.write(`for (let k = 0; k < ${K}; k++)`).block(() => {
+          w.writeLine(`const x0 = ${A}[a0 + k], x1 = ${A}[a1 + k], y0 = ${B}[b0 + k], y1 = ${B}[b1 + k];`);
+          w.writeLine('s00 += x0 * y0; s01 += x0 * y1; s10 += x1 * y0; s11 += x1 * y1;');
+        });
+        w.writeLine(`const c0 = co + i * ${N} + j;`);
+        w.writeLine(`${C}[c0] = s00; ${C}[c0 + 1] = s01; ${C}[c0 + ${N}] = s10; ${C}[c0 + ${N + 1}] = s11;`);
+      });
+    });
+  }
+  // the odd last column and row
+  if (N2 < N && M2 > 0) w.write(`for (let i = 0; i < ${M2}; i++)`).block(() => dot('i', String(N2)));
+  if (M2 < M) w.write(`for (let j = 0; j < ${N}; j++)`).block(() => dot(String(M2), 'j'));
 }
 
 /** Sum over axes: a leading block of axes (bias gradients), a trailing block (row sums), or any. */

@@ -7,6 +7,7 @@ import { CodeBlockWriter, Project, VariableDeclarationKind } from 'ts-morph';
 import { makeGraph } from '../../ir/graph.ts';
 import type { DType, Node } from '../../ir/node.ts';
 import { differentiate } from '../../ir/passes/differentiate.ts';
+import { hoistAccumulators } from '../../ir/passes/hoist-accumulators.ts';
 import { verifyGraph } from '../../ir/verify.ts';
 import type { TracedCell } from '../../src/dsl/trace.ts';
 import { buildWindow, predictGraph, sequenceInputs, windowsOf, type Truncation, type WindowShape } from '../../src/layout.ts';
@@ -103,7 +104,7 @@ export function generateTrainer(c: TracedCell, cfg: TrainerConfig): string {
     c.states.forEach((s, k) => (outs[`carry_${s.name}`] = v.carry[k]!));
     if (v.lossSum) outs.loss_sum = v.lossSum;
     let g = makeGraph([...io.params, ...io.states, ...io.xs, io.target], outs);
-    if (v.lossSum) g = differentiate(g, { loss: 'loss_sum', wrt: c.params.map((p) => p.name) });
+    if (v.lossSum) g = hoistAccumulators(differentiate(g, { loss: 'loss_sum', wrt: c.params.map((p) => p.name) }));
     verifyGraph(g, `window ${fn}`);
     const env = new Map<number, View>();
     bindParamsAndState(env);

@@ -1,0 +1,11 @@
+/** rnnc as a library: trace a cell, lay it out over time, compile it, check it. */
+export * from './dsl/index.ts';
+export { traceCell, stepLossGraph, type TracedCell, type TraceOptions } from './dsl/trace.ts';
+export { sequenceGraph, predictGraph, parseTruncation, windowsOf, type Truncation } from './layout.ts';
+export { compileTrainer, defaultOptimizer, type CompileOptions } from './compile.ts';
+export { checkCell } from './check.ts';
+export { loadCell } from './load.ts';
+export { printGraph } from '../ir/print.ts';
+export { differentiate } from '../ir/passes/differentiate.ts';
+export { evaluate } from '../ir/interpret.ts';
+export { RnncError } from '../ir/error.ts';

@@ -6,10 +6,8 @@
 import { CodeBlockWriter, Project, VariableDeclarationKind } from 'ts-morph';
 import { makeGraph } from '../../ir/graph.ts';
 import type { DType, Node } from '../../ir/node.ts';
-import { differentiate } from '../../ir/passes/differentiate.ts';
-import { hoistAccumulators } from '../../ir/passes/hoist-accumulators.ts';
-import { verifyGraph } from '../../ir/verify.ts';
 import type { TracedCell } from '../../src/dsl/trace.ts';
+import { runPipeline } from '../../src/pipeline.ts';
 import { buildWindow, predictGraph, sequenceInputs, windowsOf, type Truncation, type WindowShape } from '../../src/layout.ts';
 import { plus, times } from './index-expr.ts';
 import { at, emitCopy, lowerGraph, type Emitter, type View } from './lower.ts';
@@ -103,9 +101,7 @@ export function generateTrainer(c: TracedCell, cfg: TrainerConfig): string {
     const outs: Record<string, Node> = {};
     c.states.forEach((s, k) => (outs[`carry_${s.name}`] = v.carry[k]!));
     if (v.lossSum) outs.loss_sum = v.lossSum;
-    let g = makeGraph([...io.params, ...io.states, ...io.xs, io.target], outs);
-    if (v.lossSum) g = hoistAccumulators(differentiate(g, { loss: 'loss_sum', wrt: c.params.map((p) => p.name) }));
-    verifyGraph(g, `window ${fn}`);
+    const g = runPipeline(makeGraph([...io.params, ...io.states, ...io.xs, io.target], outs), { loss: v.lossSum ? 'loss_sum' : null, wrt: c.params.map((p) => p.name) });
     const env = new Map<number, View>();
     bindParamsAndState(env);
     bindSequence(env, io);
@@ -135,8 +131,7 @@ export function generateTrainer(c: TracedCell, cfg: TrainerConfig): string {
   const totalPositions = every ? T : 1;
 
   // inference: logits at every step
-  const pg = predictGraph(c, T);
-  verifyGraph(pg, 'predict');
+  const pg = runPipeline(predictGraph(c, T), { loss: null, wrt: [] });
   const penv = new Map<number, View>();
   bindParamsAndState(penv);
   const pio = { xs: pg.inputs.slice(c.params.length + c.states.length) };

@@ -1,6 +1,7 @@
-import { differentiate } from '../../ir/passes/differentiate.ts';
+import { RnncError } from '../../ir/error.ts';
 import { printGraph } from '../../ir/print.ts';
 import { verifyGraph } from '../../ir/verify.ts';
+import { passes, passNames, runPipeline } from '../pipeline.ts';
 import { stepLossGraph } from '../dsl/trace.ts';
 import { sequenceGraph } from '../layout.ts';
 import { cellOptions, cellOptionsHelp, loadJob, type Command } from './common.ts';
@@ -14,8 +15,10 @@ compiler sees them. With --seq T, prints the sequence graph instead (Scan nodes,
 windows) and its gradient.
 
 ${cellOptionsHelp.replace('%BATCH%', '1').replace('%SEQ%', 'none: one step')}
-      --forward         print only the forward graph`,
-  options: { ...cellOptions, forward: { type: 'boolean' } },
+      --forward         print only the forward graph
+      --after PASS      print the graph after this pass of the pipeline (default: all of them):
+${passes.map((p) => `                          ${p.name.padEnd(20)} ${p.what}`).join('\n')}`,
+  options: { ...cellOptions, forward: { type: 'boolean' }, after: { type: 'string' } },
   async run(values, positionals) {
     const job = await loadJob(values, positionals, { batch: 1, seq: 1 });
     const c = job.cell;
@@ -23,10 +26,12 @@ ${cellOptionsHelp.replace('%BATCH%', '1').replace('%SEQ%', 'none: one step')}
     verifyGraph(fwd);
     const title = values.seq === undefined ? `${c.def.name}.step` : `${c.def.name}.sequence`;
     console.log(`// forward: ${title}\n${printGraph(fwd, title)}`);
+    const after = values.after as string | undefined;
+    if (after !== undefined && !passNames.includes(after)) throw new RnncError(`--after: unknown pass '${after}'; the passes are ${passNames.join(', ')}`);
     if (!values.forward) {
-      const bwd = differentiate(fwd, { loss: 'loss', wrt: c.params.map((p) => p.name) });
-      verifyGraph(bwd);
-      console.log(`\n// forward and backward: ${title}.grad\n${printGraph(bwd, `${title}.grad`)}`);
+      const bwd = runPipeline(fwd, { loss: 'loss', wrt: c.params.map((p) => p.name) }, after);
+      const stage = after ?? passNames[passNames.length - 1];
+      console.log(`\n// forward and backward after ${stage}: ${title}.grad\n${printGraph(bwd, `${title}.grad`)}`);
     }
     return 0;
   },

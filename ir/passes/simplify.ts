@@ -1,0 +1,73 @@
+/**
+ * Algebraic simplification and constant folding, as data: `[pattern, rewrite]` rules with the
+ * identity each encodes. One bottom-up walk applies them; `simplify` repeats walks to a fixpoint
+ * (with a limit). Scan bodies are simplified too. Rules keep dtype and shape.
+ */
+import * as b from '../build.ts';
+import { rewriteGraph, type Graph } from '../graph.ts';
+import type { Node } from '../node.ts';
+import { scanParts } from '../ops/scan.ts';
+
+const constValue = (n: Node): number | null => (n.op === 'const' ? n.attr<number>('value') : null);
+const isConst = (n: Node, v: number) => constValue(n) === v;
+const fill = (like: Node, v: number) => b.constant(v, like.shape, like.dtype);
+
+type Rule = readonly [string, (n: Node) => Node | null];
+
+export const rules: readonly Rule[] = [
+  ['x + 0 -> x', (n) => (n.op === 'add' && isConst(n.srcs[1]!, 0) ? n.srcs[0]! : null)],
+  ['0 + x -> x', (n) => (n.op === 'add' && isConst(n.srcs[0]!, 0) ? n.srcs[1]! : null)],
+  ['x - 0 -> x', (n) => (n.op === 'sub' && isConst(n.srcs[1]!, 0) ? n.srcs[0]! : null)],
+  ['x * 1 -> x', (n) => (n.op === 'mul' && isConst(n.srcs[1]!, 1) ? n.srcs[0]! : null)],
+  ['1 * x -> x', (n) => (n.op === 'mul' && isConst(n.srcs[0]!, 1) ? n.srcs[1]! : null)],
+  ['x * 0 -> 0', (n) => (n.op === 'mul' && (isConst(n.srcs[0]!, 0) || isConst(n.srcs[1]!, 0)) ? fill(n, 0) : null)],
+  ['x / 1 -> x', (n) => (n.op === 'div' && isConst(n.srcs[1]!, 1) ? n.srcs[0]! : null)],
+  ['-(-x) -> x', (n) => (n.op === 'neg' && n.srcs[0]!.op === 'neg' ? n.srcs[0]!.srcs[0]! : null)],
+  ['c1 op c2 -> c', (n) => {
+    const [x, y] = n.srcs;
+    if (!x || !y || n.srcs.length !== 2 || constValue(x) === null || constValue(y) === null) return null;
+    const [u, v] = [constValue(x)!, constValue(y)!];
+    const folded = { add: u + v, sub: u - v, mul: u * v, div: u / v } as Record<string, number>;
+    return n.op in folded ? fill(n, folded[n.op]!) : null;
+  }],
+  ['broadcast(c) -> c', (n) => (n.op === 'broadcast' && constValue(n.srcs[0]!) !== null ? fill(n, constValue(n.srcs[0]!)!) : null)],
+  ['reshape(c) -> c', (n) => (n.op === 'reshape' && constValue(n.srcs[0]!) !== null ? fill(n, constValue(n.srcs[0]!)!) : null)],
+  ['sum(c) -> c · count', (n) => {
+    const c = constValue(n.srcs[0] ?? n);
+    return n.op === 'sum' && c !== null ? fill(n, c * (n.srcs[0]!.size / n.size)) : null;
+  }],
+  ['reshape(reshape(x)) -> reshape(x)', (n) => (n.op === 'reshape' && n.srcs[0]!.op === 'reshape' ? b.reshape(n.srcs[0]!.srcs[0]!, n.shape) : null)],
+];
+
+/** One bottom-up walk: each node, with simplified sources, rewritten by the first rule that applies. */
+export function simplifyOnce(g: Graph): Graph {
+  return rewriteGraph(g, (node, srcs) => {
+    let n = srcs.every((s, i) => s === node.srcs[i]) ? node : b.rebuild(node, srcs);
+    if (n.op === 'scan') {
+      const body = scanParts(n.attrs).body;
+      const body2 = simplify(body);
+      if (body2 !== body) n = withBody(n, body2);
+    }
+    for (const [, rule] of rules) {
+      const r = rule(n);
+      if (r) return r;
+    }
+    return n;
+  });
+}
+
+function withBody(scan: Node, body: Graph): Node {
+  const p = scanParts(scan.attrs);
+  return b.scan(body, scan.srcs, { consts: p.nConsts, carries: p.nCarries, xs: p.nXs }, p.length, p.reverse);
+}
+
+/** Walks to a fixpoint (interned nodes make "nothing changed" a key comparison). */
+export function simplify(g: Graph, maxWalks = 8): Graph {
+  let cur = g;
+  for (let i = 0; i < maxWalks; i++) {
+    const next = simplifyOnce(cur);
+    if (next.key === cur.key) return cur;
+    cur = next;
+  }
+  return cur;
+}

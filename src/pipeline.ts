@@ -1,0 +1,37 @@
+/**
+ * The compile pipeline: one flat, named list of passes over IR graphs. Each pass is a pure
+ * function; the graph is verified on the way into and out of every pass, so a broken pass is
+ * caught at its own name. Common subexpressions merge at construction (nodes are interned) and
+ * dead code never exists (a graph is what its outputs reach), so neither needs a pass here.
+ */
+import type { Graph } from '../ir/graph.ts';
+import { differentiate } from '../ir/passes/differentiate.ts';
+import { hoistAccumulators } from '../ir/passes/hoist-accumulators.ts';
+import { simplify } from '../ir/passes/simplify.ts';
+import { verifyGraph } from '../ir/verify.ts';
+
+export interface Pass {
+  readonly name: string;
+  readonly what: string;
+  run(g: Graph, ctx: { loss: string | null; wrt: readonly string[] }): Graph;
+}
+
+export const passes: readonly Pass[] = [
+  { name: 'differentiate', what: 'reverse-mode autodiff: adds grad_<param> outputs (Scan VJP = reverse Scan)', run: (g, c) => (c.loss ? differentiate(g, { loss: c.loss, wrt: c.wrt }) : g) },
+  { name: 'simplify', what: 'algebraic identities and constant folding, to a fixpoint', run: (g) => simplify(g) },
+  { name: 'hoist-accumulators', what: 'parameter-gradient sums leave the backward Scan as one product per window', run: (g) => hoistAccumulators(g) },
+];
+
+export const passNames = passes.map((p) => p.name);
+
+/** Run the pipeline up to and including `until` (all passes by default). */
+export function runPipeline(g: Graph, ctx: { loss: string | null; wrt: readonly string[] }, until?: string): Graph {
+  verifyGraph(g, 'pipeline input');
+  let cur = g;
+  for (const p of passes) {
+    cur = p.run(cur, ctx);
+    verifyGraph(cur, `after ${p.name}`);
+    if (p.name === until) break;
+  }
+  return cur;
+}

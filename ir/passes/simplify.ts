@@ -14,6 +14,30 @@ const fill = (like: Node, v: number) => b.constant(v, like.shape, like.dtype);
 
 type Rule = readonly [string, (n: Node) => Node | null];
 
+/** The leaves of a tree of adds. */
+function addends(n: Node, out: Node[] = []): Node[] {
+  if (n.op === 'add') for (const s of n.srcs) addends(s, out);
+  else out.push(n);
+  return out;
+}
+
+function mergePads(n: Node): Node | null {
+  if (n.op !== 'add') return null;
+  const pads = addends(n);
+  const axis = pads[0]!.op === 'pad' ? pads[0]!.attr<number>('axis') : -1;
+  if (pads.length < 2 || !pads.every((p) => p.op === 'pad' && p.attr<number>('axis') === axis)) return null;
+  const ranges = pads.map((p) => ({ x: p.srcs[0]!, start: p.attr<number>('before'), len: p.srcs[0]!.shape[axis]! })).sort((a, c) => a.start - c.start);
+  const pieces: Node[] = [];
+  let at = ranges[0]!.start;
+  for (const r of ranges) {
+    // overlapping is a real sum; a gap would need zeros, and an enclosing add may still fill it
+    if (r.start !== at) return null;
+    pieces.push(r.x);
+    at = r.start + r.len;
+  }
+  return b.pad(b.concat(pieces, axis), axis, ranges[0]!.start, n.shape[axis]! - at);
+}
+
 export const rules: readonly Rule[] = [
   ['x + 0 -> x', (n) => (n.op === 'add' && isConst(n.srcs[1]!, 0) ? n.srcs[0]! : null)],
   ['0 + x -> x', (n) => (n.op === 'add' && isConst(n.srcs[0]!, 0) ? n.srcs[1]! : null)],
@@ -36,6 +60,14 @@ export const rules: readonly Rule[] = [
     const c = constValue(n.srcs[0] ?? n);
     return n.op === 'sum' && c !== null ? fill(n, c * (n.srcs[0]!.size / n.size)) : null;
   }],
+  // the gradient of split gates: one concat instead of zero-filling and adding each piece
+  ['Σ pad_i(x_i) on adjacent ranges -> pad(concat(x_i))', mergePads],
+  ['concat(concat(a, b), c) -> concat(a, b, c)', (n) => {
+    const axis = n.op === 'concat' ? n.attr<number>('axis') : -1;
+    const nested = (s: Node) => s.op === 'concat' && s.attr<number>('axis') === axis;
+    return n.op === 'concat' && n.srcs.some(nested) ? b.concat(n.srcs.flatMap((s) => (nested(s) ? s.srcs : [s])), axis) : null;
+  }],
+  ['pad(x, 0, 0) -> x', (n) => (n.op === 'pad' && n.attr<number>('before') === 0 && n.attr<number>('after') === 0 ? n.srcs[0]! : null)],
   ['reshape(reshape(x)) -> reshape(x)', (n) => (n.op === 'reshape' && n.srcs[0]!.op === 'reshape' ? b.reshape(n.srcs[0]!.srcs[0]!, n.shape) : null)],
 ];
 

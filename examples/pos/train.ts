@@ -1,8 +1,8 @@
 /**
  * The main job: train a compiled LSTM as a part-of-speech tagger on the Brown corpus.
  *
- *   npx rnnc compile examples/cells/lstm.ts -o out/pos-tagger.ts --embed x=5000 ...   (npm start does this)
- *   npx tsx examples/pos/train.ts out/pos-tagger.ts [--epochs 3] [--files 100]
+ *   npx rnnc compile examples/cells/lstm.ts -o out/pos-tagger.ts --embed x=10000 ...   (npm start does this)
+ *   npx tsx examples/pos/train.ts out/pos-tagger.ts [--epochs 4] [--files 100]
  *
  * The corpus is one token stream cut into B parallel streams; each batch is the next T tokens of
  * every stream, so the LSTM state carries from batch to batch (truncated BPTT at batch
@@ -74,7 +74,7 @@ function bar(done: number, total: number, text: string): void {
   process.stderr.write(`\r  [${'='.repeat(filled)}${' '.repeat(width - filled)}] ${String(done).padStart(4)}/${total} ${text}`);
 }
 
-const epochs = Number(values.epochs ?? 3);
+const epochs = Number(values.epochs ?? 4);
 const perEpoch = numBatches(trainIds.words.length, B, T);
 console.log(`epoch 0: held-out accuracy ${(100 * evaluate()).toFixed(2)}% (untrained)`);
 for (let epoch = 1; epoch <= epochs; epoch++) {

@@ -7,6 +7,7 @@
 import type { Graph } from '../ir/graph.ts';
 import { differentiate } from '../ir/passes/differentiate.ts';
 import { hoistInvariants } from '../ir/passes/hoist-invariants.ts';
+import { sinkReadout } from '../ir/passes/sink-readout.ts';
 import { hoistAccumulators } from '../ir/passes/hoist-accumulators.ts';
 import { simplify } from '../ir/passes/simplify.ts';
 import { verifyGraph } from '../ir/verify.ts';
@@ -19,6 +20,7 @@ export interface Pass {
 
 export const passes: readonly Pass[] = [
   { name: 'hoist-invariants', what: 'input projections (x_t W_ihᵀ, embedding lookups) leave the Scan as one product over all steps', run: (g) => hoistInvariants(g) },
+  { name: 'sink-readout', what: 'the readout and per-step loss leave the Scan: one product and one batched loss after the loop', run: (g) => sinkReadout(g) },
   { name: 'differentiate', what: 'reverse-mode autodiff: adds grad_<param> outputs (Scan VJP = reverse Scan)', run: (g, c) => (c.loss ? differentiate(g, { loss: c.loss, wrt: c.wrt }) : g) },
   { name: 'simplify', what: 'algebraic identities and constant folding, to a fixpoint', run: (g) => simplify(g) },
   { name: 'hoist-accumulators', what: 'parameter-gradient sums leave the backward Scan as one product per window', run: (g) => hoistAccumulators(g) },

@@ -44,7 +44,7 @@ const NODE_STYLE: Record<NodeKind, DotAttrs> = {
 const EDGE_STYLE: Record<EdgeKind, DotAttrs> = {
   value: { color: C.value },
   state: { color: C.stateEdge, penwidth: 2.4 },
-  param: { color: C.paramLine, penwidth: 0.8, arrowsize: 0.6 },
+  param: { color: `${C.paramLine}99`, penwidth: 0.8, arrowsize: 0.6 },
   saved: { color: C.saved, penwidth: 1.4 },
   grad: { color: C.grad, style: 'dashed' },
   gradState: { color: C.grad, style: 'dashed', penwidth: 2.4 },
@@ -77,7 +77,15 @@ export function drawDot(x: Expanded, opts: DrawOptions): string {
   for (const c of clusters) for (const n of c.members) clusterOf.set(n, c);
   clusters.forEach((c, i) => stepNodeOf.set(c, `s${i}`));
   const folded = (n: DNode) => collapse && n.step !== null && (n.kind === 'op' || n.kind === 'const');
-  for (const n of x.nodes) id.set(n, folded(n) ? stepNodeOf.get(clusterOf.get(n)!)! : `n${n.index}`);
+  // with one node per step, the parameters are one node too (still drawn once, read by every step)
+  const params = x.nodes.filter((n) => n.step === null && n.kind === 'param' && !(n.group && opts.groups?.[n.group]));
+  const oneParamNode = collapse && params.length > 1;
+  // and the parameter gradients one node, each step's backward feeding it once
+  const accs = x.nodes.filter((n) => n.kind === 'acc');
+  const oneGradNode = collapse && accs.length > 1;
+  for (const n of x.nodes) {
+    id.set(n, folded(n) ? stepNodeOf.get(clusterOf.get(n)!)! : oneParamNode && params.includes(n) ? 'params' : oneGradNode && accs.includes(n) ? 'grads' : `n${n.index}`);
+  }
 
   // bands: (window, t) in order; the drawn ids in each
   const bandKey = (c: Cluster) => `${windowIndex.get(c.step.window)}/${c.step.t}`;
@@ -90,6 +98,18 @@ export function drawDot(x: Expanded, opts: DrawOptions): string {
   const bandOf = new Map<string, number>();
   bands.forEach((b, i) => b.clusters.forEach((c) => c.members.forEach((n) => bandOf.set(id.get(n)!, i))));
   const edges = mergedEdges(x.edges, id);
+  const back = (e: DEdge) => e.from.time !== null && e.to.time !== null && e.from.time > e.to.time;
+  // nodes with a ranked edge from / to a node of their own band
+  const hasIn = new Set<string>(), hasOut = new Set<string>();
+  for (const e of edges) {
+    if (e.kind === 'saved' || e.kind === 'loop') continue;
+    const [a, b] = back(e) ? [id.get(e.to)!, id.get(e.from)!] : [id.get(e.from)!, id.get(e.to)!];
+    if (bandOf.get(a) !== undefined && bandOf.get(a) === bandOf.get(b)) {
+      hasOut.add(a);
+      hasIn.add(b);
+    }
+  }
+  const inBand = [...bandOf.keys()];
 
   const w = new DotWriter();
   w.block('digraph rnnc', () => {
@@ -97,9 +117,9 @@ export function drawDot(x: Expanded, opts: DrawOptions): string {
       label: opts.title, labelloc: 't', fontname: FONT, fontsize: 16, rankdir: opts.rankdir, newrank: true,
       nodesep: 0.2, ranksep: 0.3, pad: 0.2, bgcolor: 'white',
     });
-    w.defaults('node', { fontname: FONT, fontsize: 10, margin: '0.06,0.03', height: 0.3 });
+    w.defaults('node', { fontname: FONT, fontsize: 10, margin: '0.12,0.04', height: 0.3 });
     w.defaults('edge', { fontname: FONT, fontsize: 8, arrowsize: 0.7 });
-    if (opts.legend) legend(w, x);
+    if (opts.legend) legend(w, x, opts.rankdir);
 
     const drawn = new Set<string>();
     const drawNode = (n: DNode) => {
@@ -123,8 +143,9 @@ export function drawDot(x: Expanded, opts: DrawOptions): string {
         for (const n of c.members) if (!folded(n)) drawNode(n);
       });
     };
+    const anchor = (i: number) => w.node(`a${i}`, { label: '', shape: 'point', style: 'invis', width: 0, height: 0 });
     const drawBand = (i: number) => {
-      if (bands.length > 1) w.node(`a${i}`, { label: '', shape: 'point', style: 'invis', width: 0, height: 0 });
+      if (bands.length > 1) anchor(i);
       bands[i]!.clusters.forEach(drawCluster);
     };
 
@@ -154,43 +175,59 @@ export function drawDot(x: Expanded, opts: DrawOptions): string {
       });
     }
     // shared nodes: parameters (once, read by every step), initial states, outputs, accumulators
-    const params = x.nodes.filter((n) => n.step === null && n.kind === 'param' && !(n.group && opts.groups?.[n.group]));
     if (params.length && clusters.length) {
       w.block('subgraph params', () => {
         w.set('rank', 'min');
-        params.forEach(drawNode);
+        if (oneParamNode) {
+          const lines = params.map((p) => `${p.names.join(', ')}: ${p.type}`);
+          w.node('params', { ...NODE_STYLE.param, label: `parameters, shared by every step\n${lines.join('\n')}` });
+          params.forEach((p) => drawn.add(id.get(p)!));
+        } else params.forEach(drawNode);
       });
+    }
+    if (oneGradNode) {
+      const terms = Math.max(...accs.map((a) => a.terms));
+      const lines = accs.map((a) => `${a.names.join(', ') || 'gradient'}: ${a.type}`);
+      w.node('grads', { ...NODE_STYLE.acc, label: `parameter gradients, each summed over ${terms} steps\n${lines.join('\n')}` });
+      accs.forEach((a) => drawn.add(id.get(a)!));
     }
     for (const n of x.nodes) if (n.step === null) drawNode(n);
 
     for (const e of edges) {
       const [from, to] = [id.get(e.from)!, id.get(e.to)!];
       // an edge running back in time (a gradient carried to the previous step) is laid out forward and drawn reversed, so time reads one way
-      const back = e.from.time !== null && e.to.time !== null && e.from.time > e.to.time;
+      const rev = back(e);
       const attrs: DotAttrs = {
-        ...EDGE_STYLE[e.kind], label: e.label || undefined, dir: back ? 'back' : undefined,
+        ...EDGE_STYLE[e.kind], label: e.label || undefined, dir: rev ? 'back' : undefined,
         constraint: e.kind === 'saved' ? false : EDGE_STYLE[e.kind].constraint,
       };
-      w.edge(back ? to : from, back ? from : to, attrs);
+      w.edge(rev ? to : from, rev ? from : to, attrs);
     }
-    // anchors: each band's first nodes after the anchor, its last nodes before the next anchor
     if (bands.length > 1) {
-      const ranked = edges.filter((e) => e.kind !== 'saved' && e.kind !== 'loop');
-      const hasIn = new Set<string>(), hasOut = new Set<string>();
-      for (const e of ranked) {
-        const [a, b] = [id.get(e.from)!, id.get(e.to)!];
-        const back = e.from.time !== null && e.to.time !== null && e.from.time > e.to.time;
-        const [tail, head] = back ? [b, a] : [a, b];
-        if (bandOf.get(tail) !== undefined && bandOf.get(tail) === bandOf.get(head)) {
-          hasOut.add(tail);
-          hasIn.add(head);
+      anchor(bands.length);
+      // anchors: each band's first nodes after its anchor, its last nodes before the next anchor
+      bands.forEach((_, i) => {
+        for (const n of inBand) if (bandOf.get(n) === i && !hasIn.has(n)) w.edge(`a${i}`, n, { style: 'invis', weight: 0 });
+        for (const n of inBand) if (bandOf.get(n) === i && !hasOut.has(n)) w.edge(n, `a${i + 1}`, { style: 'invis', weight: 0 });
+      });
+      // a step's forward and backward start level, forward first
+      for (const b of bands) {
+        const firsts = b.clusters.map((c) => c.members.map((n) => id.get(n)!).find((n) => !hasIn.has(n)));
+        if (firsts.length === 2 && firsts[0] && firsts[1]) {
+          w.block('', () => {
+            w.set('rank', 'same');
+            w.edge(firsts[0]!, firsts[1]!, { style: 'invis', minlen: 3 });
+          });
         }
       }
-      const inBand = [...new Set([...bandOf.keys()])];
-      bands.forEach((_, i) => {
-        for (const n of inBand) if (bandOf.get(n) === i && !hasIn.has(n)) w.edge(`a${i}`, n, { style: 'invis' });
-        if (i + 1 < bands.length) for (const n of inBand) if (bandOf.get(n) === i && !hasOut.has(n)) w.edge(n, `a${i + 1}`, { style: 'invis' });
-      });
+      // what every step feeds (parameter gradients, the loss, final states) along the far end
+      const last = x.nodes.filter((n) => n.step === null && (n.kind === 'acc' || n.kind === 'output'));
+      if (last.length) {
+        w.block('', () => {
+          w.set('rank', 'max');
+          for (const n of last) w.line(`${id.get(n)!};`);
+        });
+      }
     }
   });
   return w.text();
@@ -247,12 +284,12 @@ function stepNodeAttrs(c: Cluster, ops: readonly DNode[], cellName: string): Dot
   const bwd = c.step.phase === 'bwd';
   const saved = ops.filter((n) => n.saved).length;
   const names = ops.flatMap((n) => n.names).filter((s) => !s.startsWith('loss_sum'));
-  const lines = [bwd ? `backward of ${cellName} step` : `${cellName} step`, `t = ${c.step.t}`, `${ops.length} ops`];
-  if (names.length) lines.push(names.join(', '));
-  if (saved) lines.push(`saves ${saved} value${saved === 1 ? '' : 's'}`);
+  const lines = [bwd ? `${cellName} backward` : `${cellName} step`, `t = ${c.step.t}, ${ops.length} ops`];
+  if (names.length) lines.push(`out: ${names.join(', ')}`);
+  if (saved) lines.push(`saves ${saved}`);
   return {
     label: lines.join('\n'), shape: 'box', style: 'rounded,filled,bold', fillcolor: bwd ? C.gradFill : 'white', color: bwd ? C.grad : C.stateEdge,
-    fontcolor: bwd ? '#78281f' : '#1b2631', fontsize: 11,
+    fontcolor: bwd ? '#78281f' : '#1b2631', fontsize: 11, margin: '0.16,0.06',
   };
 }
 
@@ -278,7 +315,7 @@ function mergedEdges(edges: readonly DEdge[], id: ReadonlyMap<DNode, string>): D
 }
 
 /** A key to the edge styles in use: real sample edges (this Graphviz build has no HTML-like labels). */
-function legend(w: DotWriter, x: Expanded): void {
+function legend(w: DotWriter, x: Expanded, rankdir: 'LR' | 'TB'): void {
   const kinds = new Set(x.edges.map((e) => e.kind));
   const rows: [EdgeKind, string][] = [
     ['state', 'state, carried to the next step'],
@@ -297,9 +334,20 @@ function legend(w: DotWriter, x: Expanded): void {
     w.set('color', '#aab7b8');
     w.set('fontsize', 10);
     used.forEach(([k, text], i) => {
-      w.node(`legend${i}a`, { label: '', shape: 'point', width: 0.03, color: 'white' });
-      w.node(`legend${i}b`, { label: text, shape: 'plaintext', fontsize: 9, height: 0.2 });
+      // one row per style: a short sample edge beside its meaning
+      const a = `legend${i}a`, b = `legend${i}b`;
+      const row = () => {
+        w.node(a, { label: '', shape: 'point', width: 0.03, color: 'white' });
+        w.node(b, { label: text, shape: 'plaintext', fontsize: 9, height: 0.2, margin: '0.12,0.02' });
+      };
+      if (rankdir === 'TB') {
+        w.block('', () => {
+          w.set('rank', 'same');
+          row();
+        });
+      } else row();
+      w.edge(a, b, { ...EDGE_STYLE[k], minlen: 2, constraint: true });
+      if (rankdir === 'TB' && i > 0) w.edge(`legend${i - 1}a`, a, { style: 'invis' });
     });
-    used.forEach(([k], i) => w.edge(`legend${i}a`, `legend${i}b`, { ...EDGE_STYLE[k], minlen: 2 }));
   });
 }

@@ -208,11 +208,11 @@ class Expander {
   }
 
   private edgeKind(from: DNode, to: DNode, carry: boolean): EdgeKind {
-    if (from.kind === 'stopgrad' || to.kind === 'stopgrad') return 'nograd';
     if (from.grad) return carry ? 'gradState' : 'grad';
+    if (from.saved && to.step?.phase === 'bwd') return 'saved';
+    if (from.kind === 'stopgrad' || to.kind === 'stopgrad') return 'nograd';
     if (carry) return 'state';
     if (from.kind === 'param') return 'param';
-    if (from.saved && to.step?.phase === 'bwd') return 'saved';
     return 'value';
   }
 
@@ -436,7 +436,7 @@ class Expander {
           const dn = this.resolve(b);
           if (dn) dn.saved = true;
         } else if (b.dn?.step === step) b.dn.names.push(`${name}[${offset + t}]`);
-        exp.ys[j]![t] = b;
+        exp.ys[j]![t] = { ...b, carry: false };
       });
     }
     carries.forEach((b, k) => (exp.finals[k] = accOther[k] ? null : b));

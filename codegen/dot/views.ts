@@ -59,6 +59,6 @@ export function cellDot(c: TracedCell, opts: ViewOptions): string {
   const what = opts.view === 'backward' ? 'forward and backward' : 'forward';
   return drawDot(x, {
     title: `${c.def.name}: ${what} over ${opts.seq} step${opts.seq === 1 ? '' : 's'}, ${trunc} (${dims})`,
-    detail: opts.detail, rankdir: opts.rankdir ?? 'LR', cellName: c.def.name, legend: true,
+    detail: opts.detail, rankdir: opts.rankdir ?? 'TB', cellName: c.def.name, legend: true,
   });
 }

@@ -30,7 +30,7 @@ export class DotWriter {
 
   /** `header {`, the body indented, `}`. */
   block(header: string, body: () => void): this {
-    this.line(`${header} {`);
+    this.line(header ? `${header} {` : "{");
     this.depth++;
     try {
       body();

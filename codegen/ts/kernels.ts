@@ -84,29 +84,39 @@ function matmul(w: CodeBlockWriter, n: Node, a: View, b: View, c: View): void {
     w.writeLine(`const ao = ${a.off}, bo = ${b.off}, co = ${c.off};`);
     if (!ta && tb) matmulRowDots(w, A, B, C, M, N, K);
     else if (!tb) {
-      // C[i, :] += Σ_k A(i, k) B[k, :], four k at a time: one load and store of C per four products
+      // C += A(i, k) B[k, :], four k at a time: one load and store of C per four products.
+      // A·B walks i outside (a row of C stays hot while B, small, is reused); AᵀB, where K is the
+      // long axis (the steps × batch of a weight gradient), walks k outside so that four rows of B
+      // stay hot while C, small, is swept.
       const aik = (k: string) => (ta ? `${A}[ao + ${k} * ${M} + i]` : `${A}[ao + i * ${K} + ${k}]`);
       const K4 = K - (K % 4);
+      const update = () => {
+        w.writeLine(`const a0 = ${aik('k')}, a1 = ${aik('(k + 1)')}, a2 = ${aik('(k + 2)')}, a3 = ${aik('(k + 3)')};`);
+        w.writeLine('if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;');
+        w.writeLine(`const ci = co + i * ${N}, b0 = bo + k * ${N}, b1 = b0 + ${N}, b2 = b1 + ${N}, b3 = b2 + ${N};`);
+        w.write(`for (let j = 0; j < ${N}; j++)`).block(() => {
+          w.writeLine(`${C}[ci + j] += a0 * ${B}[b0 + j] + a1 * ${B}[b1 + j] + a2 * ${B}[b2 + j] + a3 * ${B}[b3 + j];`);
+        });
+      };
+      const rest = () => {
+        w.writeLine(`const a0 = ${aik('k')}, ci = co + i * ${N}, b0 = bo + k * ${N};`);
+        w.write(`for (let j = 0; j < ${N}; j++)`).block(() => w.writeLine(`${C}[ci + j] += a0 * ${B}[b0 + j];`));
+      };
       w.writeLine(`${C}.fill(0, co, co + ${M * N});`);
-      w.write(`for (let i = 0; i < ${M}; i++)`).block(() => {
-        w.writeLine(`const ci = co + i * ${N};`);
+      const loops = (outer: 'i' | 'k') => {
+        const iLoop = (body: () => void) => w.write(`for (let i = 0; i < ${M}; i++)`).block(body);
         if (K4 > 0) {
-          w.write(`for (let k = 0; k < ${K4}; k += 4)`).block(() => {
-            w.writeLine(`const a0 = ${aik('k')}, a1 = ${aik('(k + 1)')}, a2 = ${aik('(k + 2)')}, a3 = ${aik('(k + 3)')};`);
-            w.writeLine('if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;');
-            w.writeLine(`const b0 = bo + k * ${N}, b1 = b0 + ${N}, b2 = b1 + ${N}, b3 = b2 + ${N};`);
-            w.write(`for (let j = 0; j < ${N}; j++)`).block(() => {
-              w.writeLine(`${C}[ci + j] += a0 * ${B}[b0 + j] + a1 * ${B}[b1 + j] + a2 * ${B}[b2 + j] + a3 * ${B}[b3 + j];`);
-            });
-          });
+          const kLoop = (body: () => void) => w.write(`for (let k = 0; k < ${K4}; k += 4)`).block(body);
+          if (outer === 'i') iLoop(() => kLoop(update));
+          else kLoop(() => iLoop(update));
         }
         if (K4 < K) {
-          w.write(`for (let k = ${K4}; k < ${K}; k++)`).block(() => {
-            w.writeLine(`const a0 = ${aik('k')}, b0 = bo + k * ${N};`);
-            w.write(`for (let j = 0; j < ${N}; j++)`).block(() => w.writeLine(`${C}[ci + j] += a0 * ${B}[b0 + j];`));
-          });
+          const kLoop = (body: () => void) => w.write(`for (let k = ${K4}; k < ${K}; k++)`).block(body);
+          if (outer === 'i') iLoop(() => kLoop(rest));
+          else kLoop(() => iLoop(rest));
         }
-      });
+      };
+      loops(ta ? 'k' : 'i');
     } else {
       // Aᵀ Bᵀ: rare; plain dot products
       w.write(`for (let i = 0; i < ${M}; i++)`).block(() => {

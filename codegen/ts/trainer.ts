@@ -263,6 +263,7 @@ export function generateTrainer(c: TracedCell, cfg: TrainerConfig): string {
           w.writeLine(`if (!Number.isFinite(loss${i}) || !allFinite(G)) rollback('window ${i} (steps ${s.start}..${s.start + ws[i]!.len - 1})', loss${i});`);
           w.writeLine('clip();');
           w.writeLine('update();');
+          w.writeLine(`if (!allFinite(P)) rollback('the update after window ${i} (the learning rate may be too large)', loss${i});`);
           w.writeLine(`total += loss${i};`);
         });
         w.writeLine(`return total * ${1 / (totalPositions * c.lossElements)};`);
@@ -270,7 +271,7 @@ export function generateTrainer(c: TracedCell, cfg: TrainerConfig): string {
       w.blankLine();
       w.write('function rollback(where: string, loss: number): never').block(() => {
         w.writeLine('P.set(saved.P); M.set(saved.M); V.set(saved.V); S.set(saved.S); stepCount.set(saved.stepCount);');
-        w.writeLine('throw new RangeError(`step: non-finite ${Number.isFinite(loss) ? \'gradient\' : \'loss (\' + loss + \')\'} in ${where}; parameters, optimizer state and state are unchanged`);');
+        w.writeLine('throw new RangeError(`step: non-finite ${Number.isFinite(loss) ? \'gradient or parameter\' : \'loss (\' + loss + \')\'} in ${where}; parameters, optimizer state and state are unchanged`);');
       });
       w.blankLine();
       w.write('function clip(): void').block(() => {
@@ -374,7 +375,9 @@ function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: TracedCell
       w.writeLine('const shape = spec.params[name as keyof typeof spec.params] as readonly number[];');
       w.writeLine("if (!entry) throw new RangeError(`loadParams: parameter '${name}' is missing`);");
       w.writeLine("if (!Array.isArray(entry.shape) || entry.shape.join(',') !== shape.join(',')) throw new RangeError(`loadParams: '${name}' has shape [${String(entry.shape)}], expected [${shape.join(', ')}]`);");
-      w.writeLine("if (!Array.isArray(entry.data) || entry.data.length !== params[name]!.length || !entry.data.every((v) => typeof v === 'number' && Number.isFinite(v))) throw new RangeError(`loadParams: '${name}' needs ${params[name]!.length} finite numbers`);");
+      // a float32 trainer stores Math.fround(v): a finite double beyond float32's range would become ±Infinity
+      const finite = cfg.float === 'f32' ? 'Number.isFinite(Math.fround(v))' : 'Number.isFinite(v)';
+      w.writeLine(`if (!Array.isArray(entry.data) || entry.data.length !== params[name]!.length || !entry.data.every((v) => typeof v === 'number' && ${finite})) throw new RangeError(\`loadParams: '\${name}' needs \${params[name]!.length} finite numbers${cfg.float === 'f32' ? ' (within float32 range)' : ''}\`);`);
     });
     w.writeLine(`for (const name of ${JSON.stringify(names)}) params[name]!.set(doc.params[name]!.data as number[]);`);
   });

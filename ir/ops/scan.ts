@@ -36,6 +36,20 @@ const argName = (n: Node) => n.attr<string>('name');
 const typeStr = (t: TensorType) => `${t.dtype}${fmtShape(t.shape)}`;
 const sameType = (a: TensorType, c: TensorType) => a.dtype === c.dtype && b.sameShape(a.shape, c.shape);
 
+/**
+ * Names for new body inputs, unlike any in `taken`: body inputs bind by name, and a user may well
+ * call a parameter 'res0' or a state 'd_h'.
+ */
+function freshNames(taken: readonly string[]): (base: string) => string {
+  const used = new Set(taken);
+  return (base) => {
+    let name = base;
+    while (used.has(name)) name += '_';
+    used.add(name);
+    return name;
+  };
+}
+
 export const scanDef: OpDef = {
   arity: 'variadic',
   infer(srcs, attrs) {
@@ -88,9 +102,10 @@ export const scanDef: OpDef = {
     const outs = Object.values(body.outputs);
     const srcConsts = node.srcs.slice(0, nConsts), srcXs = node.srcs.slice(nConsts + nCarries);
 
+    const fresh = freshNames(body.inputs.map(argName));
     // 1. differentiate one step: cotangents of the next carries (a carry of the reverse scan) and of y_t
-    const dCarry = carryArgs.map((k) => b.arg(`d_${argName(k)}`, k.dtype, k.shape, 'carry'));
-    const dYs = outs.slice(nCarries).map((y, j) => (cots[nCarries + j] ? b.arg(`d_${outNames[nCarries + j]}`, y.dtype, y.shape, 'x') : null));
+    const dCarry = carryArgs.map((k) => b.arg(fresh(`d_${argName(k)}`), k.dtype, k.shape, 'carry'));
+    const dYs = outs.slice(nCarries).map((y, j) => (cots[nCarries + j] ? b.arg(fresh(`d_${outNames[nCarries + j]}`), y.dtype, y.shape, 'x') : null));
     const seeds: Seed[] = [];
     outs.forEach((o, i) => {
       const c = i < nCarries ? dCarry[i]! : dYs[i - nCarries];
@@ -119,7 +134,7 @@ export const scanDef: OpDef = {
       for (const s of n.srcs) if (isResidual(s) && !residuals.includes(s)) residuals.push(s);
     }
     for (const r of roots) if (isResidual(r) && !residuals.includes(r)) residuals.push(r);
-    const resArgs = residuals.map((r, i) => b.arg(`res${i}`, r.dtype, r.shape, 'x'));
+    const resArgs = residuals.map((r, i) => b.arg(fresh(`res${i}`), r.dtype, r.shape, 'x'));
 
     // 3. the forward scan again, now also emitting the residuals; it replaces `node` everywhere
     const resOuts: Record<string, Node> = {};
@@ -142,12 +157,12 @@ export const scanDef: OpDef = {
       return memo.get(n.id)!;
     };
     const accIdx = gConst.map((g, i) => (g && constArgs[i]!.dtype !== 'i32' ? i : -1)).filter((i) => i >= 0);
-    const accArgs = accIdx.map((i) => b.arg(`dacc_${argName(constArgs[i]!)}`, constArgs[i]!.dtype, constArgs[i]!.shape, 'carry'));
+    const accArgs = accIdx.map((i) => b.arg(fresh(`dacc_${argName(constArgs[i]!)}`), constArgs[i]!.dtype, constArgs[i]!.shape, 'carry'));
     const xIdx = gX.map((g, j) => (g ? j : -1)).filter((j) => j >= 0);
     const bwdOuts: Record<string, Node> = {};
-    carryArgs.forEach((k, i) => (bwdOuts[`d_${argName(k)}`] = gCarry[i] ? rebuild(gCarry[i]!) : b.zerosLike(k)));
-    accIdx.forEach((i, a) => (bwdOuts[`dacc_${argName(constArgs[i]!)}`] = b.add(accArgs[a]!, rebuild(gConst[i]!))));
-    xIdx.forEach((j) => (bwdOuts[`d_${argName(xArgs[j]!)}`] = rebuild(gX[j]!)));
+    carryArgs.forEach((k, i) => (bwdOuts[argName(dCarry[i]!)] = gCarry[i] ? rebuild(gCarry[i]!) : b.zerosLike(k)));
+    accIdx.forEach((i, a) => (bwdOuts[argName(accArgs[a]!)] = b.add(accArgs[a]!, rebuild(gConst[i]!))));
+    xIdx.forEach((j) => (bwdOuts[fresh(`d_${argName(xArgs[j]!)}`)] = rebuild(gX[j]!)));
     const usedDYs = dYs.filter((d): d is Node => d !== null);
     const bwdBody = makeGraph([...constArgs, ...dCarry, ...accArgs, ...resArgs, ...xArgs, ...usedDYs], bwdOuts);
 

@@ -7,5 +7,6 @@ import { irCommand } from './ir.ts';
 export const commands: Record<string, Command> = {
   compile: compileCommand,
   ir: irCommand,
+  dot: (await import('./dot.ts')).dotCommand,
   check: checkCommand,
 };

@@ -73,11 +73,19 @@ export interface ParamInfo { readonly name: string; readonly shape: readonly num
 export interface StateInfo { readonly name: string; readonly shape: readonly number[]; readonly site: Site | undefined; readonly node: Node }
 export interface InputInfo { readonly name: string; readonly kind: 'dense' | 'tokens'; readonly shape: readonly number[]; readonly vocab?: number; readonly site: Site | undefined; readonly node: Node }
 
-/** A name registry shared by inputs, states and parameters: each name once. */
+/**
+ * Names rnnc gives values of its own next to the cell's (the step's output, the readout's target,
+ * the losses, the logits): graphs key inputs and outputs by name, so a state called 'output'
+ * would silently lose its next value.
+ */
+const RESERVED: readonly string[] = ['output', 'target', 'loss', 'loss_sum', 'logits'];
+
+/** A name registry shared by inputs, states and parameters: each name once, none reserved. */
 export class Names {
   private readonly seen = new Map<string, Site | undefined>();
   claim(name: string, site: Site | undefined): void {
     if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new RnncError(`bad name ${JSON.stringify(name)}: use letters, digits and _`, site);
+    if (RESERVED.includes(name)) throw new RnncError(`name '${name}' is reserved: rnnc uses ${RESERVED.map((r) => `'${r}'`).join(', ')} for values of its own`, site);
     if (this.seen.has(name)) {
       const first = this.seen.get(name);
       throw new RnncError(`duplicate name '${name}'${first ? ` (first declared at ${first.file}:${first.line})` : ''}`, site);

@@ -1,0 +1,52 @@
+import { RnncError } from '../../ir/error.ts';
+import { checkOutputPath, formatOf, renderDot, writeFileAtomic } from '../../codegen/dot/render.ts';
+import { cellDot, isView, VIEWS } from '../../codegen/dot/views.ts';
+import { cellOptions, cellOptionsHelp, loadJob, type Command } from './common.ts';
+
+export const dotCommand: Command = {
+  summary: 'draw the cell, the unrolled forward graph or forward and backward, as .dot or .svg',
+  help: `usage: rnnc dot <cell.ts> [-o FILE.dot|FILE.svg] [options]
+
+Draws the IR the compiler reads (the step graph, the sequence graph with its Scans laid out step
+by step, and its gradient) with Graphviz. The output format follows the extension of -o: .dot
+(or .gv) is DOT text, .svg is rendered in process (Graphviz compiled to WebAssembly; no native
+Graphviz needed). PNG is not supported (it needs a native build): write .svg and convert it,
+e.g. rsvg-convert -o out.png out.svg. Without -o, the DOT text goes to standard output.
+
+  -o, --output FILE     where to write (.dot, .gv or .svg); nothing is written if anything fails
+      --view VIEW       cell (one step with readout and loss; default), unrolled (the forward
+                        graph over --seq steps, one cluster per step, parameters drawn once),
+                        backward (forward and backward per step: gradients red and dashed,
+                        values saved for the backward pass purple, parameter gradients summed
+                        over the steps; with --truncate, windows and the stop-gradient between them)
+      --detail LEVEL    op (every op; default) or step (one node per step, for long sequences)
+      --rankdir DIR     TB (time runs down; default) or LR (time runs right)
+${cellOptionsHelp.replace('%BATCH%', '1').replace('%SEQ%', '4')}`,
+  options: {
+    ...cellOptions,
+    output: { type: 'string', short: 'o' },
+    view: { type: 'string' },
+    detail: { type: 'string' },
+    rankdir: { type: 'string' },
+  },
+  async run(values, positionals) {
+    // check everything about the output before any work, so a bad path fails fast and writes nothing
+    const view = (values.view as string | undefined) ?? 'cell';
+    if (!isView(view)) throw new RnncError(`--view: unknown view '${view}': use ${VIEWS.join(', ')}`);
+    const detail = (values.detail as string | undefined) ?? 'op';
+    if (detail !== 'op' && detail !== 'step') throw new RnncError(`--detail: '${detail}' must be 'op' or 'step'`);
+    const rankdir = ((values.rankdir as string | undefined) ?? 'TB').toUpperCase();
+    if (rankdir !== 'TB' && rankdir !== 'LR') throw new RnncError(`--rankdir: '${String(values.rankdir)}' must be TB or LR`);
+    const out = values.output as string | undefined;
+    if (out !== undefined && out.trim() === '') throw new RnncError('--output: empty file name');
+    const format = out === undefined ? 'dot' : formatOf(out);
+    if (out !== undefined) checkOutputPath(out);
+
+    const job = await loadJob(values, positionals, { batch: 1, seq: 4 });
+    const dot = cellDot(job.cell, { view, seq: job.seq, truncation: job.truncation, detail, rankdir });
+    const text = await renderDot(dot, format);
+    if (out === undefined) process.stdout.write(text);
+    else writeFileAtomic(out, text);
+    return 0;
+  },
+};

@@ -1,0 +1,11 @@
+// A valid cell: the tests bind sizes it does not declare, and bad values for the ones it does.
+import { cell, tanh } from '../../../src/dsl/index.ts';
+
+export default cell('bind_sizes', { X: 2, H: 3, Y: 2 }, ({ X, H }, { input, state, param }) => { // ← error
+  const x = input('x', [X]);
+  const h = state('h', [H]);
+  const W_ih = param('weight_ih', [H, X]);
+  const W_hh = param('weight_hh', [H, H]);
+  const h1 = tanh(W_ih.mv(x).add(W_hh.mv(h)));
+  return { next: { h: h1 }, output: h1 };
+});

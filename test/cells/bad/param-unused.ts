@@ -1,0 +1,12 @@
+// Bad: a parameter that nothing uses, so it cannot reach the loss.
+import { cell, tanh } from '../../../src/dsl/index.ts';
+
+export default cell('param_unused', { X: 2, H: 3, Y: 2 }, ({ X, H }, { input, state, param }) => {
+  const x = input('x', [X]);
+  const h = state('h', [H]);
+  const W_ih = param('weight_ih', [H, X]);
+  const W_hh = param('weight_hh', [H, H]);
+  param('unused', [H]); // ← error
+  const h1 = tanh(W_ih.mv(x).add(W_hh.mv(h)));
+  return { next: { h: h1 }, output: h1 };
+});

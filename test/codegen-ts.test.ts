@@ -1,0 +1,167 @@
+/**
+ * The TypeScript target: for every example cell (and the variants that change the generated code:
+ * an embedded token input, a last-step loss, an MSE loss, truncation k and k1:k2), the generated
+ * module is standalone (no imports), type-checks under strict settings, and computes what the
+ * reference interpreter computes: loss, every parameter gradient, the final state, and the logits
+ * of `predict` — in float32 and in float64.
+ */
+import { Project, ts } from 'ts-morph';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import elman from '../examples/cells/elman.ts';
+import gru from '../examples/cells/gru.ts';
+import irnn from '../examples/cells/irnn.ts';
+import lstm from '../examples/cells/lstm.ts';
+import mgu from '../examples/cells/mgu.ts';
+import { cell, type CellDef } from '../src/dsl/cell.ts';
+import { traceCell, type TracedCell } from '../src/dsl/trace.ts';
+import { parseTruncation, type Truncation } from '../src/layout.ts';
+import {
+  batchOf, compileAndLoad, loadEnv, randomEnv, reference, referencePredict, scaledErr, type Compiled,
+} from './trainer-helpers.ts';
+
+const SIZES = { X: 2, H: 3, Y: 4 };
+const B = 2, T = 5;
+
+/*
+ * Tolerances.
+ * float32: the reference runs in float64 on the same float32-rounded params, state and inputs, so
+ * the only differences are the roundings of the generated code: every intermediate value is
+ * computed in double but stored in a float32 buffer (relative error 2^-24 ≈ 6e-8 per store), and
+ * these compound over T = 5 steps forward and back and over the sums of the weight gradients, to a
+ * relative error of order 1e-6 of a tensor's scale. We measure max|a - b| / (1e-3 + max|b|) per
+ * tensor and allow 1e-4: ~100x the expected rounding, yet a wrong gate, index or missing term
+ * changes a gradient by O(1) of its scale.
+ * float64: same arithmetic up to summation order: ~1e-15; we allow 1e-12 (floor 1e-9).
+ */
+const TOL32 = 1e-4;
+const TOL64 = 1e-12;
+const FLOOR64 = 1e-9;
+
+const elmanMse = cell('elman_mse', elman.sizes, elman.step, { loss: 'mse' });
+
+interface Config {
+  readonly name: string;
+  readonly def: CellDef;
+  readonly embed?: Record<string, number>;
+  readonly lossOn?: 'every' | 'last';
+  readonly truncate?: string;
+}
+
+const CONFIGS: readonly Config[] = [
+  { name: 'elman', def: elman },
+  { name: 'irnn', def: irnn },
+  { name: 'lstm', def: lstm },
+  { name: 'gru', def: gru },
+  { name: 'mgu', def: mgu },
+  { name: 'lstm, embed x: 5', def: lstm, embed: { x: 5 } },
+  { name: 'gru, loss on the last step', def: gru, lossOn: 'last' },
+  { name: 'elman, MSE loss', def: elmanMse },
+  { name: 'elman, truncate 2', def: elman, truncate: '2' },
+  { name: 'lstm, truncate 2:3', def: lstm, truncate: '2:3' },
+  { name: 'elman, loss on the last step, truncate 2', def: elman, lossOn: 'last', truncate: '2' },
+];
+
+// one type-checking project for every generated module (the lib files are parsed once)
+const project = new Project({
+  useInMemoryFileSystem: true,
+  compilerOptions: {
+    strict: true,
+    noImplicitAny: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    lib: ['lib.es2022.d.ts'],
+    types: [],
+  },
+});
+
+const worst: Record<string, string> = {};
+const note = (key: string, errs: Record<string, number>) => {
+  const [k, e] = Object.entries(errs).reduce((a, b) => (b[1] > a[1] ? b : a));
+  worst[key] = `${e.toExponential(2)} (${k})`;
+};
+
+// the float64 modules differ from the float32 ones only in their array types (dense inputs and
+// regression targets may then be either): type-check them where those types occur
+const TYPECHECK_F64 = new Set(['elman', 'lstm, embed x: 5', 'elman, MSE loss']);
+
+interface Built { c: TracedCell; trunc: Truncation; f32: Compiled; f64: Compiled }
+const built = new Map<string, Built>();
+
+beforeAll(async () => {
+  for (const cfg of CONFIGS) {
+    const c = traceCell(cfg.def, { sizes: SIZES, batch: B, ...(cfg.lossOn ? { lossOn: cfg.lossOn } : {}), ...(cfg.embed ? { embed: cfg.embed } : {}) });
+    const trunc = parseTruncation(cfg.truncate, T);
+    const f32 = await compileAndLoad(c, { seq: T, truncation: trunc, float: 'f32' });
+    const f64 = await compileAndLoad(c, { seq: T, truncation: trunc, float: 'f64' });
+    built.set(cfg.name, { c, trunc, f32, f64 });
+    // all modules in one program: the checker and the lib files are set up once
+    project.createSourceFile(fileName(cfg.name, 'f32'), f32.source);
+    if (TYPECHECK_F64.has(cfg.name)) project.createSourceFile(fileName(cfg.name, 'f64'), f64.source);
+  }
+}, 120_000);
+
+const fileName = (name: string, float: string) => `${name.replace(/\W+/g, '_')}_${float}.ts`;
+
+describe('TypeScript target: generated trainers', () => {
+  for (const cfg of CONFIGS) {
+    describe(cfg.name, () => {
+      let c: TracedCell, trunc: Truncation, f32: Compiled, f64: Compiled;
+      beforeAll(() => void ({ c, trunc, f32, f64 } = built.get(cfg.name)!));
+
+      it(`is standalone and type-checks in strict mode (float32${TYPECHECK_F64.has(cfg.name) ? ' and float64' : ''})`, () => {
+        for (const [float, m] of [['f32', f32], ['f64', f64]] as const) {
+          expect(m.source).not.toMatch(/\bimport\s*\(|\brequire\s*\(|^\s*import\s|^\s*export\s[^;]*\bfrom\s/m);
+          const sf = project.getSourceFile(fileName(cfg.name, float));
+          if (!sf) continue;
+          expect(sf.getImportDeclarations().map((d) => d.getText()), 'import declarations').toEqual([]);
+          const diags = sf.getPreEmitDiagnostics();
+          const text = project.formatDiagnosticsWithColorAndContext(diags);
+          expect(diags.length, `type errors in the ${float} module of ${cfg.name}:\n${text}`).toBe(0);
+          expect(sf.getFunction('createTrainer')?.isExported(), 'exports createTrainer').toBe(true);
+          expect(sf.getVariableDeclaration('spec')?.isExported(), 'exports spec').toBe(true);
+        }
+      }, 30_000);
+
+      for (const float of ['f32', 'f64'] as const) {
+        it(`${float}: lossAndGrad matches the interpreter (loss, every gradient, final state)`, () => {
+          const env = randomEnv(c, T, 101, { f32: float === 'f32' });
+          const ref = reference(c, T, trunc, env);
+          const t = (float === 'f32' ? f32 : f64).mod.createTrainer();
+          loadEnv(t, c, env);
+          const batch = batchOf(c, env, float);
+          const loss = t.lossAndGrad(batch);
+          const floor = float === 'f32' ? 1e-3 : FLOOR64;
+          const errs: Record<string, number> = { loss: scaledErr([loss], ref.loss!.data, floor) };
+          for (const p of c.params) {
+            // the gradient must not be trivially zero, or the comparison would prove little
+            expect(Math.max(...Array.from(ref[`grad_${p.name}`]!.data, Math.abs)), `reference grad ${p.name}`).toBeGreaterThan(1e-6);
+            errs[`grad ${p.name}`] = scaledErr(t.grads[p.name]!, ref[`grad_${p.name}`]!.data, floor);
+          }
+          for (const s of c.states) errs[`state ${s.name}`] = scaledErr(t.state[s.name]!, ref[s.name]!.data, floor);
+          note(`${cfg.name} ${float} lossAndGrad`, errs);
+          for (const [k, e] of Object.entries(errs)) expect(e, k).toBeLessThan(float === 'f32' ? TOL32 : TOL64);
+        });
+
+        it(`${float}: predict matches the inference graph (logits at every step, final state)`, () => {
+          const env = randomEnv(c, T, 202, { f32: float === 'f32' });
+          const ref = referencePredict(c, T, env);
+          const t = (float === 'f32' ? f32 : f64).mod.createTrainer();
+          loadEnv(t, c, env);
+          const logits = t.predict(batchOf(c, env, float).inputs);
+          expect(logits).toBeInstanceOf(float === 'f32' ? Float32Array : Float64Array);
+          expect(logits.length).toBe(T * B * SIZES.Y);
+          const floor = float === 'f32' ? 1e-3 : FLOOR64;
+          const errs: Record<string, number> = { logits: scaledErr(logits, ref.logits!.data, floor) };
+          for (const s of c.states) errs[`state ${s.name}`] = scaledErr(t.state[s.name]!, ref[s.name]!.data, floor);
+          note(`${cfg.name} ${float} predict`, errs);
+          for (const [k, e] of Object.entries(errs)) expect(e, k).toBeLessThan(float === 'f32' ? TOL32 : TOL64);
+        });
+      }
+    });
+  }
+
+  afterAll(() => {
+    // eslint-disable-next-line no-console
+    console.log('codegen-ts: largest scaled errors vs the interpreter:\n' + Object.entries(worst).map(([k, v]) => `  ${k}: ${v}`).join('\n'));
+  });
+});

@@ -1,0 +1,151 @@
+/**
+ * Helpers for the tests of generated trainers: compile + import a module in-process, seeded
+ * reference environments for the interpreter, typed batches in the trainer's layout, comparisons.
+ */
+import { randomInputs } from '../ir/gradcheck.ts';
+import { evaluate } from '../ir/interpret.ts';
+import { differentiate } from '../ir/passes/differentiate.ts';
+import type { Tensor } from '../ir/tensor.ts';
+import { compileTrainer, type CompileOptions } from '../src/compile.ts';
+import type { TracedCell } from '../src/dsl/trace.ts';
+import { predictGraph, sequenceGraph, type Truncation } from '../src/layout.ts';
+import { importGenerated } from '../src/run-module.ts';
+
+export type FloatArray = Float32Array | Float64Array;
+
+export interface GenBatch {
+  inputs: Record<string, FloatArray | Int32Array>;
+  targets: FloatArray | Int32Array;
+}
+
+export interface GenTrainer {
+  readonly params: Record<string, FloatArray>;
+  readonly grads: Record<string, FloatArray>;
+  readonly state: Record<string, FloatArray>;
+  hyper: { lr: number; momentum: number; beta1: number; beta2: number; eps: number; clip: number | null };
+  lossAndGrad(batch: GenBatch): number;
+  step(batch: GenBatch): number;
+  predict(inputs: Record<string, FloatArray | Int32Array>): FloatArray;
+  resetState(): void;
+  saveParams(): string;
+  loadParams(json: string): void;
+  exportParams(): FloatArray;
+  importParams(flat: FloatArray): void;
+}
+
+export interface TrainerOptions {
+  seed?: number;
+  lr?: number;
+  momentum?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  clip?: number | null;
+}
+
+export interface GenSpec {
+  cell: string;
+  sizes: Record<string, number>;
+  batch: number;
+  seq: number;
+  truncate: Truncation | null;
+  float: 'f32' | 'f64';
+  loss: 'ce' | 'mse';
+  lossOn: 'every' | 'last';
+  inputs: Record<string, { dtype: 'f32' | 'i32'; shape: number[]; vocab?: number }>;
+  target: { dtype: 'f32' | 'i32'; shape: number[]; classes?: number };
+  params: Record<string, number[]>;
+  state: Record<string, number[]>;
+  optimizer: { kind: string; lr: number; momentum: number; beta1: number; beta2: number; eps: number };
+  clip: number | null;
+  seed: number;
+}
+
+export interface GenModule {
+  spec: GenSpec;
+  createTrainer(options?: TrainerOptions): GenTrainer;
+}
+
+export interface Compiled {
+  readonly source: string;
+  readonly mod: GenModule;
+}
+
+/** Compile a traced cell to a trainer module and import it. */
+export async function compileAndLoad(c: TracedCell, opts: CompileOptions): Promise<Compiled> {
+  const source = compileTrainer(c, opts);
+  const mod = await importGenerated<GenModule>(source);
+  return { source, mod };
+}
+
+/** Random integers in range: token ids below their vocabulary, class targets below the class count. */
+export function intBounds(c: TracedCell): (name: string) => number {
+  return (name) => (name === 'target' ? (c.target.classes ?? 2) : (c.inputs.find((i) => i.name === name)?.vocab ?? 2));
+}
+
+/**
+ * Seeded values for every input of the sequence graph (params, initial states, inputs, target),
+ * floats in [-1, 1]. With `f32`, every float is rounded to float32 first, so that the float64
+ * reference sees exactly the numbers the float32 trainer stores.
+ */
+export function randomEnv(c: TracedCell, seq: number, seed: number, opts: { f32?: boolean } = {}): Record<string, Tensor> {
+  const env = randomInputs(sequenceGraph(c, seq, { k1: seq, k2: seq }), seed, intBounds(c));
+  if (opts.f32) for (const t of Object.values(env)) if (t.dtype === 'f32') for (let i = 0; i < t.data.length; i++) t.data[i] = Math.fround(t.data[i]!);
+  return env;
+}
+
+/** Loss, every parameter gradient (grad_<name>) and the final states, by the reference interpreter. */
+export function reference(c: TracedCell, seq: number, trunc: Truncation, env: Record<string, Tensor>): Record<string, Tensor> {
+  const g = differentiate(sequenceGraph(c, seq, trunc), { loss: 'loss', wrt: c.params.map((p) => p.name) });
+  return evaluate(g, env);
+}
+
+/** Logits [T, B, Y] and the final states of the inference graph. */
+export function referencePredict(c: TracedCell, seq: number, env: Record<string, Tensor>): Record<string, Tensor> {
+  const inputs: Record<string, Tensor> = { ...env };
+  delete inputs.target;
+  return evaluate(predictGraph(c, seq), inputs);
+}
+
+/** Copy the environment's parameters and initial states into a trainer (checking lengths). */
+export function loadEnv(t: GenTrainer, c: TracedCell, env: Record<string, Tensor>): void {
+  for (const p of c.params) {
+    const view = t.params[p.name]!;
+    if (view.length !== env[p.name]!.data.length) throw new Error(`param ${p.name}: ${view.length} vs ${env[p.name]!.data.length}`);
+    view.set(env[p.name]!.data);
+  }
+  for (const s of c.states) {
+    const view = t.state[s.name]!;
+    if (view.length !== env[s.name]!.data.length) throw new Error(`state ${s.name}: ${view.length} vs ${env[s.name]!.data.length}`);
+    view.set(env[s.name]!.data);
+  }
+}
+
+/** The batch in the trainer's layout: dense floats as `float`, token ids and class ids as Int32Array. */
+export function batchOf(c: TracedCell, env: Record<string, Tensor>, float: 'f32' | 'f64'): GenBatch {
+  const F = float === 'f32' ? Float32Array : Float64Array;
+  const arr = (t: Tensor) => (t.dtype === 'i32' ? Int32Array.from(t.data) : F.from(t.data));
+  return { inputs: Object.fromEntries(c.inputs.map((i) => [i.name, arr(env[i.name]!)])), targets: arr(env.target!) };
+}
+
+/**
+ * max |a - b| / (floor + max |b|): the error relative to the tensor's scale (b is the reference),
+ * with a small absolute floor so an all-but-zero tensor is not judged on rounding noise. NaN -> Infinity.
+ */
+export function scaledErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let diff = 0, scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (Number.isNaN(d)) return Infinity;
+    diff = Math.max(diff, d);
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / (floor + scale);
+}
+
+/** A snapshot of everything a failed call must leave alone. */
+export function snapshot(t: GenTrainer): { P: number[]; G: Record<string, number[]>; S: Record<string, number[]> } {
+  const rec = (r: Record<string, FloatArray>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Array.from(v)]));
+  return { P: Array.from(t.exportParams()), G: rec(t.grads), S: rec(t.state) };
+}

@@ -621,6 +621,17 @@ describe('a non-finite loss in step: an error, and parameters, optimizer state a
     expect(after.S).toEqual(before.S);
   });
 
+  it('an update that overflows the parameters (learning rate far too large): an error; nothing changes', () => {
+    const t = adam.createTrainer({ seed: 4, lr: 1e39 }); // Adam moves each weight by about lr: beyond float32's range
+    const batch = batchOf(cE, randomEnv(cE, T, 73, { f32: true }), 'f32');
+    t.state.h!.set([0.5, 0.25, 0, -0.25, -0.5, 0.125]);
+    const before = snapshot(t);
+    expect(() => t.step(batch)).toThrow(/step: non-finite parameter after the update in window 0 .*learning rate/);
+    const after = snapshot(t);
+    expect(after.P).toEqual(before.P);
+    expect(after.S).toEqual(before.S);
+  });
+
   it('an infinite parameter: the loss is not finite; nothing changes', () => {
     const t = adam.createTrainer({ seed: 3 });
     const batch = batchOf(cE, randomEnv(cE, T, 72, { f32: true }), 'f32');

@@ -260,18 +260,20 @@ export function generateTrainer(c: TracedCell, cfg: TrainerConfig): string {
           const scale = 1 / (s.positions * c.lossElements);
           w.writeLine('G.fill(0);');
           w.writeLine(`const loss${i} = ${s.fn}(${s.start}, ${scale});`);
-          w.writeLine(`if (!Number.isFinite(loss${i}) || !allFinite(G)) rollback('window ${i} (steps ${s.start}..${s.start + ws[i]!.len - 1})', loss${i});`);
+          const where = `window ${i} (steps ${s.start}..${s.start + ws[i]!.len - 1})`;
+          w.writeLine(`if (!Number.isFinite(loss${i})) rollback(\`loss (\${loss${i}})\`, '${where}');`);
+          w.writeLine(`if (!allFinite(G)) rollback('gradient', '${where}');`);
           w.writeLine('clip();');
           w.writeLine('update();');
-          w.writeLine(`if (!allFinite(P)) rollback('the update after window ${i} (the learning rate may be too large)', loss${i});`);
+          w.writeLine(`if (!allFinite(P)) rollback('parameter after the update', '${where} (the learning rate may be too large)');`);
           w.writeLine(`total += loss${i};`);
         });
         w.writeLine(`return total * ${1 / (totalPositions * c.lossElements)};`);
       });
       w.blankLine();
-      w.write('function rollback(where: string, loss: number): never').block(() => {
+      w.write('function rollback(what: string, where: string): never').block(() => {
         w.writeLine('P.set(saved.P); M.set(saved.M); V.set(saved.V); S.set(saved.S); stepCount.set(saved.stepCount);');
-        w.writeLine('throw new RangeError(`step: non-finite ${Number.isFinite(loss) ? \'gradient or parameter\' : \'loss (\' + loss + \')\'} in ${where}; parameters, optimizer state and state are unchanged`);');
+        w.writeLine('throw new RangeError(`step: non-finite ${what} in ${where}; parameters, optimizer state and state are unchanged`);');
       });
       w.blankLine();
       w.write('function clip(): void').block(() => {

@@ -1,17 +1,10 @@
 /** The library entry for compiling: traced cell + options -> generated module source. */
 import { generateTrainer, type TrainerConfig } from '../codegen/ts/trainer.ts';
-import type { OptimizerSpec } from '../codegen/ts/runtime.ts';
+import { defaultOptimizer, type OptimizerSpec } from '../codegen/ts/runtime.ts';
+
+export { defaultOptimizer };
 import type { TracedCell } from './dsl/trace.ts';
 import type { Truncation } from './layout.ts';
-
-export const defaultOptimizer = (kind: OptimizerSpec['kind'] = 'sgd', lr?: number): OptimizerSpec => ({
-  kind,
-  lr: lr ?? (kind === 'adam' ? 1e-3 : 0.1),
-  momentum: 0.9,
-  beta1: 0.9,
-  beta2: 0.999,
-  eps: 1e-8,
-});
 
 export interface CompileOptions {
   readonly seq: number;

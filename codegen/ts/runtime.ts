@@ -17,6 +17,16 @@ export interface OptimizerSpec {
   readonly eps: number;
 }
 
+/** Optimizer defaults: PyTorch's (lr 0.1 for SGD is ours; Adam's 1e-3 and betas are PyTorch's). */
+export const defaultOptimizer = (kind: OptimizerKind = 'sgd', lr?: number): OptimizerSpec => ({
+  kind,
+  lr: lr ?? (kind === 'adam' ? 1e-3 : 0.1),
+  momentum: 0.9,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+});
+
 /** mulberry32, and a Gaussian by Box-Muller: small, seeded, reproducible. */
 export function writeRandom(w: CodeBlockWriter): void {
   w.writeLine('/** A seeded generator (mulberry32): the same seed gives the same weights. */');

@@ -1,5 +1,4 @@
 import { RnncError } from '../../ir/error.ts';
-import { checkCell } from '../check.ts';
 import { cellOptions, cellOptionsHelp, loadJob, type Command } from './common.ts';
 
 export const checkCommand: Command = {
@@ -19,6 +18,7 @@ ${cellOptionsHelp.replace('%BATCH%', '2').replace('%SEQ%', '4')}
     const job = await loadJob(values, positionals, { batch: 2, seq: 4 });
     const tol = values.tol === undefined ? 1e-6 : Number(values.tol);
     if (!(tol > 0)) throw new RnncError(`--tol: '${String(values.tol)}' must be a positive number`);
+    const { checkCell } = await import('../check.ts'); // loaded on use (ts-morph)
     const r = await checkCell(job.cell, job.seq, job.truncation, { seed: values.seed === undefined ? 1 : Number(values.seed) });
     const ok = r.finiteDifferences.maxRelError <= tol && r.generatedCode.maxRelError <= tol;
     console.log(`${job.cell.def.name}: batch ${job.cell.batch}, seq ${job.seq}, truncate ${job.truncation.k1}:${job.truncation.k2}`);

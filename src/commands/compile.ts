@@ -1,6 +1,5 @@
 import { RnncError } from '../../ir/error.ts';
-import type { OptimizerSpec } from '../../codegen/ts/runtime.ts';
-import { compileTrainer, defaultOptimizer } from '../compile.ts';
+import { defaultOptimizer, type OptimizerSpec } from '../../codegen/ts/runtime.ts';
 import { writeAtomic } from '../write.ts';
 import { cellOptions, cellOptionsHelp, loadJob, positiveInt, type Command, type Values } from './common.ts';
 
@@ -52,6 +51,8 @@ ${optimizerHelp}`,
   async run(values, positionals) {
     if (typeof values.out !== 'string') throw new RnncError('missing -o <trainer.ts>');
     const job = await loadJob(values, positionals, { batch: 32, seq: 32 });
+    // loaded on use: code generation pulls in ts-morph and TypeScript, which other commands do not need
+    const { compileTrainer } = await import('../compile.ts');
     const source = compileTrainer(job.cell, { seq: job.seq, truncation: job.truncation, ...optimizerFrom(values) });
     writeAtomic(values.out, source, ['.ts', '.mts']);
     console.error(`rnnc: wrote ${values.out} (${job.cell.def.name}: batch ${job.cell.batch}, seq ${job.seq}, ${source.length} bytes)`);

@@ -22,6 +22,7 @@ export const cellOptions: Options = {
   truncate: { type: 'string', short: 'k' },
   embed: { type: 'string', multiple: true },
   'loss-on': { type: 'string' },
+  loss: { type: 'string' },
 };
 
 export const cellOptionsHelp = `  -s, --size NAME=N     bind a size declared by the cell (repeatable), e.g. --size H=128
@@ -29,6 +30,7 @@ export const cellOptionsHelp = `  -s, --size NAME=N     bind a size declared by 
   -t, --seq T           sequence length (default %SEQ%)
   -k, --truncate K      truncated BPTT: windows of K steps, or K1:K2 (every K1 steps, back-propagate K2)
       --embed NAME=V    feed the dense input NAME from token ids through an 'embedding' [V, X] table
+      --loss KIND       'ce' (softmax cross-entropy against class ids) or 'mse' (default from the cell)
       --loss-on WHERE   'every' step (default from the cell) or the 'last' step only`;
 
 export function positiveInt(name: string, raw: unknown, fallback: number): number {
@@ -65,7 +67,10 @@ export async function loadJob(values: Values, positionals: string[], defaults: {
   const def = await loadCell(file);
   const lossOn = values['loss-on'] as string | undefined;
   if (lossOn !== undefined && lossOn !== 'every' && lossOn !== 'last') throw new RnncError(`--loss-on: '${lossOn}' must be 'every' or 'last'`);
+  const loss = values.loss as string | undefined;
+  if (loss !== undefined && loss !== 'ce' && loss !== 'mse') throw new RnncError(`--loss: '${loss}' must be 'ce' or 'mse'`);
   const cell = traceCell(def, {
+    loss,
     sizes: parseBindings('size', values.size, false),
     batch: positiveInt('batch', values.batch, defaults.batch),
     lossOn,

@@ -38,6 +38,8 @@ export interface TraceOptions {
   readonly sizes?: Readonly<Record<string, number>>;
   readonly batch?: number;
   readonly lossOn?: 'every' | 'last';
+  /** Overrides the cell's loss: softmax cross-entropy ('ce') or mean squared error ('mse'). */
+  readonly loss?: 'ce' | 'mse';
   /** Dense vector inputs to feed from token ids through an `embedding` [V, X] table: name -> V. */
   readonly embed?: Readonly<Record<string, number>>;
 }
@@ -80,10 +82,10 @@ export function traceCell(def: CellDef, opts: TraceOptions = {}): TracedCell {
   const step = makeGraph([...rec.params.map((p) => p.node), ...rec.states.map((s) => s.node), ...rec.inputs.map((i) => i.node)], stepOuts);
   verifyGraph(step, `cell '${def.name}' step`);
 
-  const head = traceHead(def, sizes, batch, names, output, rec.params);
+  const head = traceHead(def, sizes, batch, names, output, rec.params, opts.loss ?? def.options.loss ?? 'ce');
   const traced: TracedCell = {
     def, sizes, batch, params: rec.params, states: rec.states, inputs: rec.inputs,
-    target: head.target, loss: def.options.loss ?? 'ce', lossOn: opts.lossOn ?? def.options.lossOn ?? 'every',
+    target: head.target, loss: opts.loss ?? def.options.loss ?? 'ce', lossOn: opts.lossOn ?? def.options.lossOn ?? 'every',
     step, head: head.graph, lossElements: head.elements,
   };
   checkParamsReachLoss(traced);
@@ -96,7 +98,7 @@ function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
-function traceHead(def: CellDef, sizes: Record<string, number>, batch: number, names: Names, output: Tensor, params: ParamInfo[]) {
+function traceHead(def: CellDef, sizes: Record<string, number>, batch: number, names: Names, output: Tensor, params: ParamInfo[], lossKind: 'ce' | 'mse') {
   const site: Site | undefined = def.site;
   const first = params.length;
   const rec = { params, states: [] as StateInfo[], inputs: [] as InputInfo[] };
@@ -117,7 +119,7 @@ function traceHead(def: CellDef, sizes: Record<string, number>, batch: number, n
     if (!(logits instanceof Tensor) || logits.shape.length !== 1 || !logits.batched) throw new RnncError(`cell '${def.name}': the readout must return a per-example vector`, site);
   }
   const Y = logits.shape[0]!;
-  const loss = def.options.loss ?? 'ce';
+  const loss = lossKind;
   const target = loss === 'ce' ? b.arg('target', 'i32', [batch], 'target') : b.arg('target', 'f32', [batch, Y], 'target');
   const perElement = loss === 'ce' ? b.softmaxCE(logits.node, target) : b.sqerr(logits.node, target);
   const graph = makeGraph([...params.slice(first).map((p) => p.node), out, target], { logits: logits.node, loss_sum: b.sumAll(perElement) });

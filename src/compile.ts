@@ -4,6 +4,7 @@ import { defaultOptimizer, type OptimizerSpec } from '../codegen/ts/runtime.ts';
 
 export { defaultOptimizer };
 import type { TracedCell } from './dsl/trace.ts';
+import { planTraining } from './program.ts';
 import type { Truncation } from './layout.ts';
 
 export interface CompileOptions {
@@ -17,12 +18,10 @@ export interface CompileOptions {
 
 export function compileTrainer(cell: TracedCell, opts: CompileOptions): string {
   const cfg: TrainerConfig = {
-    seq: opts.seq,
-    truncation: opts.truncation ?? { k1: opts.seq, k2: opts.seq },
     float: opts.float ?? 'f32',
     optimizer: opts.optimizer ?? defaultOptimizer(),
     clip: opts.clip ?? null,
     seed: opts.seed ?? 1,
   };
-  return generateTrainer(cell, cfg);
+  return generateTrainer(planTraining(cell, opts.seq, opts.truncation ?? { k1: opts.seq, k2: opts.seq }), cfg);
 }

@@ -4,18 +4,14 @@
  * truncation window (forward and backward) and of the inference graph.
  */
 import { CodeBlockWriter, Project, VariableDeclarationKind } from 'ts-morph';
-import { makeGraph } from '../../ir/graph.ts';
 import type { DType, Node } from '../../ir/node.ts';
 import type { TracedCell } from '../../src/dsl/trace.ts';
-import { runPipeline } from '../../src/pipeline.ts';
-import { buildWindow, predictGraph, sequenceInputs, windowsOf, type Truncation, type WindowShape } from '../../src/layout.ts';
+import type { TrainingProgram } from '../../src/program.ts';
 import { plus, times } from './index-expr.ts';
 import { at, emitCopy, lowerGraph, type Emitter, type View } from './lower.ts';
 import { writeInit, writeOrthogonal, writeRandom, writeUpdate, type OptimizerSpec } from './runtime.ts';
 
 export interface TrainerConfig {
-  readonly seq: number;
-  readonly truncation: Truncation;
   readonly float: 'f32' | 'f64';
   readonly optimizer: OptimizerSpec;
   /** Clip gradients to this global L2 norm before each update (null: no clipping). */
@@ -68,49 +64,36 @@ class Buffers {
 
 const newWriter = () => new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: true });
 
-export function generateTrainer(c: TracedCell, cfg: TrainerConfig): string {
+export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig): string {
+  const c = program.cell;
   const F = cfg.float === 'f32' ? 'Float32Array' : 'Float64Array';
-  const B = c.batch, T = cfg.seq;
+  const B = c.batch, T = program.seq;
   const params = arena(c.params, (p) => p.shape);
   const states = arena(c.states, (s) => [B, ...s.shape]);
   const nP = params.reduce((a, p) => a + p.size, 0), nS = states.reduce((a, s) => a + s.size, 0);
   const every = c.lossOn === 'every';
-  const targetNode = c.head.inputs.find((n) => n.attr<string>('role') === 'target')!;
-  const targetPerStep = targetNode.size;
+  const targetStep = c.target.kind === 'class' ? [B] : [B, ...c.target.shape]; // one step's target
+  const targetPerStep = targetStep.reduce((a, b) => a * b, 1);
   const buffers = new Buffers(F);
   const emitter = (w: CodeBlockWriter): Emitter => ({ w, depth: 0, alloc: (s, d, h) => buffers.alloc(s, d, h), constant: (v, s, d) => buffers.constant(v, s, d) });
-  const bindParamsAndState = (env: Map<number, View>) => {
+  /** Parameters and state live in the P and S arenas; inputs are the batch's arrays from `start`. */
+  const bind = (xs: readonly Node[], start: string) => {
+    const env = new Map<number, View>();
     c.params.forEach((p, i) => env.set(p.node.id, { buf: 'P', off: String(params[i]!.offset) }));
     c.states.forEach((s, i) => env.set(s.node.id, { buf: 'S', off: String(states[i]!.offset) }));
-  };
-  const bindSequence = (env: Map<number, View>, io: ReturnType<typeof sequenceInputs>) => {
-    c.inputs.forEach((inp, i) => env.set(io.xs[i]!.id, { buf: `in_${inp.name}`, off: times('start', B * inp.node.size / B) }));
+    c.inputs.forEach((inp, i) => env.set(xs[i]!.id, { buf: `in_${inp.name}`, off: times(start, inp.node.size) }));
+    return env;
   };
 
   // one function per distinct window shape: forward, backward, gradient accumulation, state carry
-  const ws = windowsOf(T, cfg.truncation);
-  const kinds = new Map<string, { fn: string; w: WindowShape; hasLoss: boolean }>();
-  const windowFns: string[] = [];
-  ws.forEach((w, i) => {
-    const isLast = i === ws.length - 1;
-    const key = `${w.len}:${w.lossFrom}:${w.carryAt}:${!every && isLast}`;
-    if (kinds.has(key)) return;
-    const fn = `window${kinds.size}`;
-    const io = sequenceInputs(c, w.len);
-    const v = buildWindow(c, w, { ...io, isLast });
-    const outs: Record<string, Node> = {};
-    c.states.forEach((s, k) => (outs[`carry_${s.name}`] = v.carry[k]!));
-    if (v.lossSum) outs.loss_sum = v.lossSum;
-    const g = runPipeline(makeGraph([...io.params, ...io.states, ...io.xs, io.target], outs), { loss: v.lossSum ? 'loss_sum' : null, wrt: c.params.map((p) => p.name) });
-    const env = new Map<number, View>();
-    bindParamsAndState(env);
-    bindSequence(env, io);
-    env.set(io.target.id, { buf: 'in_target', off: every ? times('start', targetPerStep) : '0' });
+  const windowFns = program.windows.map((win) => {
+    const env = bind(win.xs, 'start');
+    env.set(win.target.id, { buf: 'in_target', off: every ? times('start', targetPerStep) : '0' });
     const w2 = newWriter();
-    w2.writeLine(`/** Steps [start, start + ${w.len}) forward${v.lossSum ? ` and back; adds scale · ∂(loss sum)/∂params to G, returns the loss sum` : ' only'}; carries the state on. */`);
-    w2.write(`function ${fn}(start: number, scale: number): number`).block(() => {
-      const o = lowerGraph(emitter(w2), g, env);
-      if (v.lossSum) {
+    w2.writeLine(`/** Steps [start, start + ${win.len}) forward${win.hasLoss ? ' and back; adds scale · ∂(loss sum)/∂params to G, returns the loss sum' : ' only'}; carries the state on. */`);
+    w2.write(`function ${win.fn}(start: number, scale: number): number`).block(() => {
+      const o = lowerGraph(emitter(w2), win.graph, env);
+      if (win.hasLoss) {
         params.forEach((p) => {
           const gv = o[`grad_${p.name}`]!;
           w2.write(`for (let j = 0; j < ${p.size}; j++)`).block(() => w2.writeLine(`G[${plus(String(p.offset), 'j')}] += scale * ${at(gv, 'j')};`));
@@ -118,29 +101,19 @@ export function generateTrainer(c: TracedCell, cfg: TrainerConfig): string {
       }
       // the state for the next window, without gradient
       states.forEach((s) => emitCopy(w2, o[`carry_${s.name}`]!, { buf: 'S', off: String(s.offset) }, s.size));
-      w2.writeLine(v.lossSum ? `return ${at(o.loss_sum!, 0)};` : 'return 0;');
+      w2.writeLine(win.hasLoss ? `return ${at(o.loss_sum!, 0)};` : 'return 0;');
     });
-    windowFns.push(w2.toString());
-    kinds.set(key, { fn, w, hasLoss: v.lossSum !== null });
+    return w2.toString();
   });
-  const schedule = ws.map((w, i) => {
-    const k = kinds.get(`${w.len}:${w.lossFrom}:${w.carryAt}:${!every && i === ws.length - 1}`)!;
-    const positions = every ? w.len - w.lossFrom : k.hasLoss ? 1 : 0;
-    return { fn: k.fn, start: w.start, positions };
-  });
-  const totalPositions = every ? T : 1;
+  const schedule = program.schedule;
+  const totalPositions = program.totalPositions;
 
   // inference: logits at every step
-  const pg = runPipeline(predictGraph(c, T), { loss: null, wrt: [] });
-  const penv = new Map<number, View>();
-  bindParamsAndState(penv);
-  const pio = { xs: pg.inputs.slice(c.params.length + c.states.length) };
-  c.inputs.forEach((inp, i) => penv.set(pio.xs[i]!.id, { buf: `in_${inp.name}`, off: '0' }));
+  const pg = program.predict.graph;
+  const penv = bind(program.predict.xs, '0');
   const pw = newWriter();
   let logitsView: View | undefined;
   pw.write('function forward(): void').block(() => {
-    const start = 'const start = 0;';
-    pw.writeLine(start);
     const o = lowerGraph(emitter(pw), pg, penv);
     states.forEach((s) => emitCopy(pw, o[s.name]!, { buf: 'S', off: String(s.offset) }, s.size));
     logitsView = o.logits!;
@@ -153,13 +126,13 @@ export function generateTrainer(c: TracedCell, cfg: TrainerConfig): string {
   const inputsSpec = Object.fromEntries(
     c.inputs.map((i) => [i.name, i.kind === 'tokens' ? { dtype: 'i32', shape: [T, B], vocab: i.vocab } : { dtype: 'f32', shape: [T, B, ...i.shape] }]),
   );
-  const targetShape = every ? [T, ...targetNode.shape] : [...targetNode.shape];
+  const targetShape = every ? [T, ...targetStep] : targetStep;
   const spec = {
     cell: c.def.name,
     sizes: c.sizes,
     batch: B,
     seq: T,
-    truncate: cfg.truncation.k1 === T && cfg.truncation.k2 === T ? null : cfg.truncation,
+    truncate: program.truncation.k1 === T && program.truncation.k2 === T ? null : program.truncation,
     float: cfg.float,
     loss: c.loss,
     lossOn: c.lossOn,
@@ -173,7 +146,7 @@ export function generateTrainer(c: TracedCell, cfg: TrainerConfig): string {
   };
   sf.addStatements([
     `// Generated by rnnc from cell '${c.def.name}' — do not edit; recompile instead.`,
-    `// B=${B}, T=${T}, ${Object.entries(c.sizes).map(([k, v]) => `${k}=${v}`).join(', ')}; ${spec.truncate ? `truncated BPTT ${cfg.truncation.k1}:${cfg.truncation.k2}` : 'full BPTT'}; ${cfg.optimizer.kind}; ${cfg.float}.`,
+    `// B=${B}, T=${T}, ${Object.entries(c.sizes).map(([k, v]) => `${k}=${v}`).join(', ')}; ${spec.truncate ? `truncated BPTT ${program.truncation.k1}:${program.truncation.k2}` : 'full BPTT'}; ${cfg.optimizer.kind}; ${cfg.float}.`,
     '// A standalone module: no imports. See `spec` for the shapes it was compiled for.',
   ]);
   sf.addVariableStatement({ isExported: true, declarationKind: VariableDeclarationKind.Const, docs: ['What this module was compiled for: sizes, batch, sequence length, shapes of inputs, target, parameters and state.'], declarations: [{ name: 'spec', initializer: `${JSON.stringify(spec, null, 2)} as const` }] });
@@ -204,7 +177,7 @@ export function generateTrainer(c: TracedCell, cfg: TrainerConfig): string {
     { name: 'exportParams', type: `() => ${floatT}`, docs: ['All parameters as one flat array (in spec.params order).'] },
     { name: 'importParams', type: `(flat: ${floatT}) => void` },
   ] });
-  writeSupport(sf, c, cfg, F);
+  writeSupport(sf, c, cfg, F, T);
 
   sf.addFunction({
     isExported: true,
@@ -260,7 +233,7 @@ export function generateTrainer(c: TracedCell, cfg: TrainerConfig): string {
           const scale = 1 / (s.positions * c.lossElements);
           w.writeLine('G.fill(0);');
           w.writeLine(`const loss${i} = ${s.fn}(${s.start}, ${scale});`);
-          const where = `window ${i} (steps ${s.start}..${s.start + ws[i]!.len - 1})`;
+          const where = `window ${i} (steps ${s.start}..${s.start + s.len - 1})`;
           w.writeLine(`if (!Number.isFinite(loss${i})) rollback(\`loss (\${loss${i}})\`, '${where}');`);
           w.writeLine(`if (!allFinite(G)) rollback('gradient', '${where}');`);
           w.writeLine('clip();');
@@ -309,7 +282,7 @@ export function generateTrainer(c: TracedCell, cfg: TrainerConfig): string {
 }
 
 /** Batch checks, parameter (de)serialisation, init helpers: module-level functions. */
-function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: TracedCell, cfg: TrainerConfig, F: string): void {
+function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: TracedCell, cfg: TrainerConfig, F: string, T: number): void {
   const w = newWriter();
   writeRandom(w);
   w.blankLine();
@@ -339,7 +312,7 @@ function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: TracedCell
       });
     }
   };
-  const T = cfg.seq, B = c.batch;
+  const B = c.batch;
   w.write('function checkInputs(inputs: Inputs): void').block(() => {
     w.writeLine("if (typeof inputs !== 'object' || inputs === null) throw new TypeError(`inputs must be an object, got ${describe(inputs)}`);");
     c.inputs.forEach((i) => {

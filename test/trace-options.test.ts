@@ -27,3 +27,16 @@ describe('trace options override the cell', () => {
     expect(() => traceCell(lstm, { sizes, batch: 2, embed: { y: 7 } })).toThrow(/cannot embed 'y'/);
   });
 });
+
+describe('differentiating a truncated sequence keeps one copy of each forward Scan', () => {
+  it('windows of 3 over 6 steps: two forward Scans (with residuals), two reverse', async () => {
+    const { differentiate } = await import('../ir/passes/differentiate.ts');
+    const { graphNodes } = await import('../ir/graph.ts');
+    const c = traceCell(lstm, { sizes, batch: 1 });
+    const g = differentiate(sequenceGraph(c, 6, { k1: 3, k2: 3 }), { loss: 'loss', wrt: c.params.map((p) => p.name) });
+    const scans = graphNodes(g).filter((n) => n.op === 'scan');
+    // the loss, the final state and the gradients all read the same forward Scans
+    expect(scans.filter((s) => !s.attr<boolean>('reverse'))).toHaveLength(2);
+    expect(scans.filter((s) => s.attr<boolean>('reverse'))).toHaveLength(2);
+  });
+});

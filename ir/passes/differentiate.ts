@@ -5,7 +5,7 @@
  */
 import * as b from '../build.ts';
 import { fmtShape, RnncError } from '../error.ts';
-import { makeGraph, rewriteGraph, topoSort, type Graph } from '../graph.ts';
+import { makeGraph, topoSort, type Graph } from '../graph.ts';
 import { withSite, type Node } from '../node.ts';
 import { opDefs } from '../ops/registry.ts';
 
@@ -70,15 +70,27 @@ export function gradients(seeds: readonly Seed[], wrt: readonly Node[]): Gradien
   return { grads: wrt.map((w) => cots.get(w.id) ?? null), replacements };
 }
 
-/** Apply Scan replacements to a graph (repeatedly: a replacement may itself be replaced). */
+/**
+ * Apply Scan replacements to a graph. A replacement was built over the old sources, which may
+ * themselves be replaced (a window's Scan reads the previous window's state), so it is rebuilt
+ * over the rewritten sources: one copy of each Scan remains, feeding both loss and gradient.
+ */
 export function applyReplacements(g: Graph, replacements: ReadonlyMap<number, Node>): Graph {
   if (replacements.size === 0) return g;
-  return rewriteGraph(g, (node, srcs) => {
-    let n = node;
-    while (replacements.has(n.id)) n = replacements.get(n.id)!;
-    if (n !== node) return n;
-    return srcs.every((s, i) => s === node.srcs[i]) ? node : remake(node, srcs);
-  });
+  const memo = new Map<number, Node>();
+  const apply = (node: Node): Node => {
+    const hit = memo.get(node.id);
+    if (hit) return hit;
+    let target = node;
+    while (replacements.has(target.id)) target = replacements.get(target.id)!;
+    const srcs = target.srcs.map(apply);
+    const out = srcs.every((s, i) => s === target.srcs[i]) ? target : remake(target, srcs);
+    memo.set(node.id, out);
+    return out;
+  };
+  const outputs: Record<string, Node> = {};
+  for (const [k, n] of Object.entries(g.outputs)) outputs[k] = apply(n);
+  return makeGraph(g.inputs, outputs);
 }
 
 function remake(node: Node, srcs: readonly Node[]): Node {

@@ -3,7 +3,8 @@
  * (`cluster_t<t>` forward, `cluster_g<t>` backward), one per truncation window around them, styles
  * by kind. A pure function: the same drawing gives the same bytes.
  */
-import type { DEdge, DNode, EdgeKind, Expanded, NodeKind, Step, Window } from './expand.ts';
+import type { DEdge, DNode, EdgeKind, Expanded, Step, Window } from './expand.ts';
+import { C, EDGE_STYLE, FONT, legend, NODE_STYLE, nodeAttrs, stepNodeAttrs } from './style.ts';
 import { DotWriter, type DotAttrs } from './writer.ts';
 
 export type Detail = 'op' | 'step';
@@ -20,37 +21,10 @@ export interface DrawOptions {
   readonly legend: boolean;
 }
 
-const FONT = 'Helvetica';
-const C = {
-  param: '#fff1b8', paramLine: '#b7950b', input: '#d6eaf8', target: '#eaeded', state: '#d5f5e3', stateLine: '#1e8449',
-  value: '#34495e', stateEdge: '#1a5276', grad: '#c0392b', gradFill: '#fdedec', saved: '#7d3c98', savedFill: '#ebdef0',
-  nograd: '#7f8c8d', fwdCluster: '#f4f8fc', fwdLine: '#85a9cf', bwdCluster: '#fdf5f4', bwdLine: '#e6a19a',
-};
-
-const NODE_STYLE: Record<NodeKind, DotAttrs> = {
-  param: { shape: 'box', style: 'rounded,filled', fillcolor: C.param, color: C.paramLine },
-  state: { shape: 'ellipse', style: 'filled', fillcolor: C.state, color: C.stateLine },
-  input: { shape: 'ellipse', style: 'filled', fillcolor: C.input, color: '#2e86c1' },
-  target: { shape: 'ellipse', style: 'filled', fillcolor: C.target, color: '#7f8c8d' },
-  arg: { shape: 'ellipse', style: 'filled', fillcolor: C.target },
-  op: { shape: 'box', style: 'filled', fillcolor: 'white', color: C.value },
-  const: { shape: 'plaintext', fontsize: 8, fontcolor: '#566573', margin: 0.01, height: 0.1 },
-  stopgrad: { shape: 'box', style: 'dashed,filled', fillcolor: '#f2f3f4', color: C.nograd, fontcolor: '#566573' },
-  stack: { shape: 'box3d', style: 'filled', fillcolor: 'white', color: C.value },
-  acc: { shape: 'box', style: 'filled,bold', fillcolor: '#f5b7b1', color: C.grad, penwidth: 2 },
-  output: { shape: 'ellipse', style: 'filled,bold', fillcolor: '#f2f3f4', color: C.value },
-};
-
-const EDGE_STYLE: Record<EdgeKind, DotAttrs> = {
-  value: { color: C.value },
-  state: { color: C.stateEdge, penwidth: 2.4 },
-  param: { color: `${C.paramLine}99`, penwidth: 0.8, arrowsize: 0.6 },
-  saved: { color: C.saved, penwidth: 1.4 },
-  grad: { color: C.grad, style: 'dashed' },
-  gradState: { color: C.grad, style: 'dashed', penwidth: 2.4 },
-  nograd: { color: C.nograd, style: 'dotted', penwidth: 2, arrowhead: 'tee' },
-  loop: { color: C.stateEdge, style: 'dashed', constraint: false },
-};
+/** Drawn nodes past which layout effort is bounded (an op-level backward view over about 5 steps). */
+const BIG_DRAWING = 180;
+/** Steps (clusters) past which, with one node per step, shared nodes get one edge per window. */
+const AGGREGATE_STEPS = 16;
 
 interface Cluster {
   readonly name: string;
@@ -111,15 +85,23 @@ export function drawDot(x: Expanded, opts: DrawOptions): string {
   }
   const inBand = [...bandOf.keys()];
 
+  // Graphviz's x-positioning (network simplex) grows steeply with the long parameter and
+  // gradient edges of a big drawing: past this size, bound its iterations (edges get wavier)
+  const drawnNodes = new Set(id.values()).size;
+  const big = drawnNodes > BIG_DRAWING;
+  // one node per step over many steps: an edge from a shared node (the parameters, their
+  // gradients, the loss seed) to every step is drawn once per window, to the window's box
+  const aggregate = collapse && clusters.length > AGGREGATE_STEPS;
+  const windowBoxes = windows.length > 1 || aggregate;
+
   const w = new DotWriter();
   w.block('digraph rnnc', () => {
     w.defaults('graph', {
       label: opts.title, labelloc: 't', fontname: FONT, fontsize: 16, rankdir: opts.rankdir, newrank: true,
-      nodesep: 0.2, ranksep: 0.3, pad: 0.2, bgcolor: 'white',
+      nodesep: 0.2, ranksep: 0.3, pad: 0.2, bgcolor: 'white', nslimit: big ? 4 : undefined, compound: aggregate || undefined,
     });
     w.defaults('node', { fontname: FONT, fontsize: 10, margin: '0.12,0.04', height: 0.3 });
     w.defaults('edge', { fontname: FONT, fontsize: 8, arrowsize: 0.7 });
-    if (opts.legend) legend(w, x, opts.rankdir);
 
     const drawn = new Set<string>();
     const drawNode = (n: DNode) => {
@@ -138,7 +120,7 @@ export function drawDot(x: Expanded, opts: DrawOptions): string {
         w.set('fontcolor', bwd ? C.grad : C.stateEdge);
         if (collapse) {
           const ops = c.members.filter((n) => n.kind === 'op');
-          w.node(stepNodeOf.get(c)!, stepNodeAttrs(c, ops, opts.cellName));
+          w.node(stepNodeOf.get(c)!, stepNodeAttrs(c.step, ops, opts.cellName));
         }
         for (const n of c.members) if (!folded(n)) drawNode(n);
       });
@@ -149,12 +131,26 @@ export function drawDot(x: Expanded, opts: DrawOptions): string {
       bands[i]!.clusters.forEach(drawCluster);
     };
 
+    // parameters first (drawn once, read by every step): Graphviz then keeps the forward steps, which
+    // read most of them, on their side and the backward steps beside
+    if (params.length && clusters.length) {
+      w.block('subgraph params', () => {
+        w.set('rank', 'min');
+        if (oneParamNode) {
+          const lines = params.map((p) => `${p.names.join(', ')}: ${p.type}`);
+          w.node('params', { label: `parameters, shared by every step\n${lines.join('\n')}`, ...NODE_STYLE.param });
+          params.forEach((p) => drawn.add(id.get(p)!));
+        } else params.forEach(drawNode);
+      });
+    }
+    if (opts.legend) legend(w, x, opts.rankdir);
+
     for (const win of windows) {
       const mine = bands.map((b, i) => (b.window === win ? i : -1)).filter((i) => i >= 0);
-      if (windows.length === 1) mine.forEach(drawBand);
+      if (!windowBoxes) mine.forEach(drawBand);
       else {
         w.block(`subgraph cluster_w${windowIndex.get(win)}`, () => {
-          w.set('label', `window ${windowIndex.get(win)}: steps ${win.start}-${win.end - 1} (gradients stay inside)`);
+          w.set('label', windows.length === 1 ? `steps ${win.start}-${win.end - 1}` : `window ${windowIndex.get(win)}: steps ${win.start}-${win.end - 1} (gradients stay inside)`);
           w.set('style', 'dashed,rounded');
           w.set('color', '#5d6d7e');
           w.set('fontcolor', '#2c3e50');
@@ -174,26 +170,16 @@ export function drawDot(x: Expanded, opts: DrawOptions): string {
         members.forEach(drawNode);
       });
     }
-    // shared nodes: parameters (once, read by every step), initial states, outputs, accumulators
-    if (params.length && clusters.length) {
-      w.block('subgraph params', () => {
-        w.set('rank', 'min');
-        if (oneParamNode) {
-          const lines = params.map((p) => `${p.names.join(', ')}: ${p.type}`);
-          w.node('params', { ...NODE_STYLE.param, label: `parameters, shared by every step\n${lines.join('\n')}` });
-          params.forEach((p) => drawn.add(id.get(p)!));
-        } else params.forEach(drawNode);
-      });
-    }
+    // the rest: initial states, outputs, accumulators, top-level ops
     if (oneGradNode) {
       const terms = Math.max(...accs.map((a) => a.terms));
       const lines = accs.map((a) => `${a.names.join(', ') || 'gradient'}: ${a.type}`);
-      w.node('grads', { ...NODE_STYLE.acc, label: `parameter gradients, each summed over ${terms} steps\n${lines.join('\n')}` });
+      w.node('grads', { label: `parameter gradients, each summed over ${terms} steps\n${lines.join('\n')}`, ...NODE_STYLE.acc });
       accs.forEach((a) => drawn.add(id.get(a)!));
     }
     for (const n of x.nodes) if (n.step === null) drawNode(n);
 
-    for (const e of edges) {
+    let out: Drawn[] = edges.map((e) => {
       const [from, to] = [id.get(e.from)!, id.get(e.to)!];
       // an edge running back in time (a gradient carried to the previous step) is laid out forward and drawn reversed, so time reads one way
       const rev = back(e);
@@ -201,22 +187,33 @@ export function drawDot(x: Expanded, opts: DrawOptions): string {
         ...EDGE_STYLE[e.kind], label: e.label || undefined, dir: rev ? 'back' : undefined,
         constraint: e.kind === 'saved' ? false : EDGE_STYLE[e.kind].constraint,
       };
-      w.edge(rev ? to : from, rev ? from : to, attrs);
+      return { tail: rev ? to : from, head: rev ? from : to, kind: e.kind, attrs };
+    });
+    if (aggregate) {
+      const stepOf = new Map<string, { window: number; order: number; phase: string }>();
+      clusters.forEach((c, i) => stepOf.set(stepNodeOf.get(c)!, { window: windowIndex.get(c.step.window)!, order: i, phase: c.step.phase }));
+      out = perWindow(out, stepOf);
     }
+    for (const d of out) w.edge(d.tail, d.head, d.attrs);
     if (bands.length > 1) {
       anchor(bands.length);
+      // Only constraints the drawing's own edges allow: a backward step can depend on later forward
+      // steps (a loss on the last step only reaches step t through the whole forward pass), and a
+      // cycle of rank constraints makes Graphviz drop some at random.
+      const order = new Constraints(edges.filter((e) => e.kind !== 'saved' && e.kind !== 'loop').map((e) => (back(e) ? [id.get(e.to)!, id.get(e.from)!] : [id.get(e.from)!, id.get(e.to)!])));
       // anchors: each band's first nodes after its anchor, its last nodes before the next anchor
       bands.forEach((_, i) => {
-        for (const n of inBand) if (bandOf.get(n) === i && !hasIn.has(n)) w.edge(`a${i}`, n, { style: 'invis', weight: 0 });
-        for (const n of inBand) if (bandOf.get(n) === i && !hasOut.has(n)) w.edge(n, `a${i + 1}`, { style: 'invis', weight: 0 });
+        for (const n of inBand) if (bandOf.get(n) === i && !hasIn.has(n) && order.add(`a${i}`, n)) w.edge(`a${i}`, n, { style: 'invis', weight: 0 });
+        for (const n of inBand) if (bandOf.get(n) === i && !hasOut.has(n) && order.add(n, `a${i + 1}`)) w.edge(n, `a${i + 1}`, { style: 'invis', weight: 0 });
       });
-      // a step's forward and backward start level, forward first
+      // a step's forward and backward start level
       for (const b of bands) {
         const firsts = b.clusters.map((c) => c.members.map((n) => id.get(n)!).find((n) => !hasIn.has(n)));
-        if (firsts.length === 2 && firsts[0] && firsts[1]) {
+        if (firsts.length === 2 && firsts[0] && firsts[1] && !order.reaches(firsts[0], firsts[1]) && !order.reaches(firsts[1], firsts[0])) {
+          // a rank constraint only: an invisible edge here can make Graphviz's spline router fail
           w.block('', () => {
             w.set('rank', 'same');
-            w.edge(firsts[0]!, firsts[1]!, { style: 'invis', minlen: 3 });
+            w.line(`${firsts[0]!}; ${firsts[1]!};`);
           });
         }
       }
@@ -231,6 +228,71 @@ export function drawDot(x: Expanded, opts: DrawOptions): string {
     }
   });
   return w.text();
+}
+
+interface Drawn {
+  readonly tail: string;
+  readonly head: string;
+  readonly kind: EdgeKind;
+  readonly attrs: DotAttrs;
+}
+
+/** Edges between a shared node and several step nodes of one window become one edge to (or from) the window's box. */
+function perWindow(edges: readonly Drawn[], stepOf: ReadonlyMap<string, { window: number; order: number; phase: string }>): Drawn[] {
+  const groups = new Map<string, Drawn[]>();
+  const keyOf = (d: Drawn): string | null => {
+    const [t, h] = [stepOf.get(d.tail), stepOf.get(d.head)];
+    if (t && !h) return `window ${t.window} ${t.phase} -> ${d.head} ${d.kind}`;
+    if (h && !t) return `${d.tail} -> window ${h.window} ${h.phase} ${d.kind}`;
+    return null;
+  };
+  const out: Drawn[] = [];
+  for (const d of edges) {
+    const key = keyOf(d);
+    if (key === null) out.push(d);
+    else if (groups.has(key)) groups.get(key)!.push(d);
+    else {
+      groups.set(key, [d]);
+      out.push(d); // stands for its group, replaced below
+    }
+  }
+  return out.map((d) => {
+    const key = keyOf(d);
+    const group = key === null ? [d] : groups.get(key)!;
+    if (group.length < 2) return d;
+    const toStep = stepOf.has(d.head);
+    const first = group.reduce((a, b) => (stepOf.get(toStep ? b.head : b.tail)!.order < stepOf.get(toStep ? a.head : a.tail)!.order ? b : a));
+    const box = `cluster_w${stepOf.get(toStep ? first.head : first.tail)!.window}`;
+    return { ...first, attrs: { ...first.attrs, label: `each of ${group.length} steps`, [toStep ? 'lhead' : 'ltail']: box } };
+  });
+}
+
+/** Rank constraints (tail above head) that stay acyclic: `add` refuses an edge that would close a cycle. */
+class Constraints {
+  private readonly next = new Map<string, string[]>();
+  constructor(edges: readonly (readonly [string, string])[]) {
+    for (const [a, b] of edges) this.link(a, b);
+  }
+  private link(a: string, b: string): void {
+    const out = this.next.get(a);
+    if (out) out.push(b);
+    else this.next.set(a, [b]);
+  }
+  reaches(from: string, to: string): boolean {
+    const seen = new Set<string>([from]);
+    const stack = [from];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (n === to) return true;
+      for (const m of this.next.get(n) ?? []) if (!seen.has(m)) (seen.add(m), stack.push(m));
+    }
+    return false;
+  }
+  add(a: string, b: string): boolean {
+    if (this.reaches(b, a)) return false;
+    this.link(a, b);
+    return true;
+  }
 }
 
 function stepClusters(nodes: readonly DNode[], windowIndex: ReadonlyMap<Window, number>): Cluster[] {
@@ -259,40 +321,6 @@ function stepClusters(nodes: readonly DNode[], windowIndex: ReadonlyMap<Window, 
   });
 }
 
-function label(n: DNode): string {
-  const lines: string[] = [];
-  if (n.names.length) lines.push(n.names.join(', '));
-  if (n.kind === 'acc') lines.push(`sum over ${n.terms} step${n.terms === 1 ? '' : 's'}`);
-  if (n.kind === 'stopgrad') lines.push('stop-gradient', '(no gradient back)');
-  else if (n.op) lines.push(n.op);
-  lines.push(n.type);
-  if (n.saved) lines.push('saved for backward');
-  return lines.join('\n');
-}
-
-function nodeAttrs(n: DNode): DotAttrs {
-  const style: Record<string, string | number | boolean | undefined> = { label: label(n), ...NODE_STYLE[n.kind] };
-  if (n.kind === 'op' || n.kind === 'stack' || n.kind === 'output') {
-    if (n.grad) Object.assign(style, { fillcolor: C.gradFill, color: C.grad, fontcolor: '#78281f' });
-    if (n.saved) Object.assign(style, { fillcolor: C.savedFill, color: C.saved, style: 'filled,bold', penwidth: 1.6 });
-  } else if (n.saved) Object.assign(style, { color: C.saved, style: `${String(style.style ?? 'filled')},bold`, penwidth: 1.6 });
-  if (n.kind === 'const' && n.grad) style.fontcolor = C.grad;
-  return style;
-}
-
-function stepNodeAttrs(c: Cluster, ops: readonly DNode[], cellName: string): DotAttrs {
-  const bwd = c.step.phase === 'bwd';
-  const saved = ops.filter((n) => n.saved).length;
-  const names = ops.flatMap((n) => n.names).filter((s) => !s.startsWith('loss_sum'));
-  const lines = [bwd ? `${cellName} backward` : `${cellName} step`, `t = ${c.step.t}, ${ops.length} ops`];
-  if (names.length) lines.push(`out: ${names.join(', ')}`);
-  if (saved) lines.push(`saves ${saved}`);
-  return {
-    label: lines.join('\n'), shape: 'box', style: 'rounded,filled,bold', fillcolor: bwd ? C.gradFill : 'white', color: bwd ? C.grad : C.stateEdge,
-    fontcolor: bwd ? '#78281f' : '#1b2631', fontsize: 11, margin: '0.16,0.06',
-  };
-}
-
 /** Edges between drawn nodes, one per (from, to, kind) once steps are folded; parallel ones merge their labels. */
 function mergedEdges(edges: readonly DEdge[], id: ReadonlyMap<DNode, string>): DEdge[] {
   const out = new Map<string, { e: DEdge; labels: string[]; froms: Set<DNode> }>();
@@ -306,48 +334,10 @@ function mergedEdges(edges: readonly DEdge[], id: ReadonlyMap<DNode, string>): D
     m.froms.add(e.from);
   }
   return [...out.values()].map(({ e, labels, froms }) => {
-    const folded = id.get(e.from)!.startsWith('s');
+    const folded = /^s\d+$/.test(id.get(e.from)!);
     let text = labels.join(', ');
     if (folded && e.kind === 'saved') text = `saved: ${froms.size}`;
     else if (folded && (e.kind === 'state' || e.kind === 'gradState')) text = [...froms].flatMap((n) => n.names.filter((s) => /\[\d+\]$/.test(s) && !s.startsWith('o['))).join(', ');
     return { ...e, label: text };
-  });
-}
-
-/** A key to the edge styles in use: real sample edges (this Graphviz build has no HTML-like labels). */
-function legend(w: DotWriter, x: Expanded, rankdir: 'LR' | 'TB'): void {
-  const kinds = new Set(x.edges.map((e) => e.kind));
-  const rows: [EdgeKind, string][] = [
-    ['state', 'state, carried to the next step'],
-    ['param', 'parameter (one node, shared by every step)'],
-    ['value', 'value'],
-    ['saved', 'value saved for the backward pass'],
-    ['grad', 'gradient'],
-    ['gradState', 'gradient, carried to the previous step'],
-    ['nograd', 'stop-gradient: no gradient crosses'],
-  ];
-  const used = rows.filter(([k]) => kinds.has(k));
-  if (used.length === 0) return;
-  w.block('subgraph cluster_legend', () => {
-    w.set('label', 'legend');
-    w.set('style', 'rounded');
-    w.set('color', '#aab7b8');
-    w.set('fontsize', 10);
-    used.forEach(([k, text], i) => {
-      // one row per style: a short sample edge beside its meaning
-      const a = `legend${i}a`, b = `legend${i}b`;
-      const row = () => {
-        w.node(a, { label: '', shape: 'point', width: 0.03, color: 'white' });
-        w.node(b, { label: text, shape: 'plaintext', fontsize: 9, height: 0.2, margin: '0.12,0.02' });
-      };
-      if (rankdir === 'TB') {
-        w.block('', () => {
-          w.set('rank', 'same');
-          row();
-        });
-      } else row();
-      w.edge(a, b, { ...EDGE_STYLE[k], minlen: 2, constraint: true });
-      if (rankdir === 'TB' && i > 0) w.edge(`legend${i - 1}a`, a, { style: 'invis' });
-    });
   });
 }

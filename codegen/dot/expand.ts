@@ -99,6 +99,8 @@ interface Binding {
   readonly top?: Node;
   /** A const, drawn once per use where it is used. */
   readonly konst?: Node;
+  /** A step outside a padded stack (a cotangent that is zero there): a 0 drawn where it is used. */
+  readonly zero?: { readonly type: string; readonly grad: boolean };
   readonly label?: string;
   readonly carry?: boolean;
 }
@@ -147,8 +149,8 @@ class Expander {
   private readonly topMemo = new Map<Node, DNode>();
   private readonly scans = new Map<Node, ScanExp>();
   private readonly offsets = new Map<Node, number>();
-  private readonly perStep = new Map<string, DNode>();
-  private readonly perStepKeys = new Map<Node, number>();
+  /** A sequence input at step t (`x[t]`), drawn once however many Scans read it. */
+  private readonly perStep = new Map<Node, Map<number, DNode>>();
 
   constructor(
     private readonly g: Graph,
@@ -203,6 +205,7 @@ class Expander {
     let from: DNode;
     const k = b.konst ?? (b.top?.op === 'const' ? b.top : undefined);
     if (k) from = this.make({ kind: 'const', op: opText(k), type: typeText(k), step: to.step, group: to.group, grad: b.top ? this.isGradTop(k) : false });
+    else if (b.zero) from = this.make({ kind: 'const', op: 'const 0 (padding)', type: b.zero.type, step: to.step, group: to.group, grad: b.zero.grad });
     else from = b.dn ?? this.topRef(b.top!);
     this.edges.push({ from, to, kind: this.edgeKind(from, to, b.carry ?? false), label: b.label ?? '' });
   }
@@ -220,6 +223,11 @@ class Expander {
     if (b.dn) return b.dn;
     if (b.konst || !b.top || b.top.op === 'const') return null;
     return this.topRef(b.top);
+  }
+
+  private bindingGrad(b: Binding): boolean {
+    if (b.zero) return b.zero.grad;
+    return this.resolve(b)?.grad ?? (b.top ? this.isGradTop(b.top) : false);
   }
 
   /** How a top-level node is drawn: accumulators and projections of Scans resolve to what they stand for. */
@@ -259,8 +267,10 @@ class Expander {
         const b = s.finals[k]!;
         dn = this.resolve(b) ?? this.make({ kind: 'op', op: 'proj', type, grad });
       } else {
+        // outputs named '__...' are the passes' own (residuals, hoisted terms): no name for people
         const name = Object.keys(s.parts.body.outputs)[k]!;
-        dn = this.make({ kind: 'stack', names: [`${name}[${s.offset}:${s.offset + s.parts.length}]`], op: 'stack over steps', type, grad, group });
+        const span = `[${s.offset}:${s.offset + s.parts.length}]`;
+        dn = this.make({ kind: 'stack', names: name.startsWith('__') ? [] : [`${name}${span}`], op: `stack over steps ${span}`, type, grad, group });
         s.ys[k - s.parts.nCarries]!.forEach((b) => this.connect(b, dn));
       }
     } else {
@@ -288,16 +298,23 @@ class Expander {
   /** Index `t` (along time) of a stacked operand, followed back through slices to where it was made. */
   private stepBinding(src: Node, t: number, step: Step): Binding {
     if (src.op === 'slice' && src.attr<number>('axis') === 0) return this.stepBinding(src.srcs[0]!, src.attr<number>('start') + t, step);
+    if (src.op === 'pad' && src.attr<number>('axis') === 0) {
+      // a stack padded along time (slice's VJP: a cotangent of some steps only): zero outside
+      const inner = src.srcs[0]!, before = src.attr<number>('before');
+      if (t >= before && t < before + inner.shape[0]!) return this.stepBinding(inner, t - before, step);
+      return { zero: { type: `${src.dtype}${fmtShape(src.shape.slice(1))}`, grad: this.isGradTop(src) } };
+    }
     if (src.op === 'arg' && this.g.inputs.includes(src)) {
-      const key = `${this.argKey(src)}@${t}`;
-      let dn = this.perStep.get(key);
+      const byTime = this.perStep.get(src) ?? new Map<number, DNode>();
+      this.perStep.set(src, byTime);
+      let dn = byTime.get(t);
       if (!dn) {
         const role = src.attr<string>('role');
         dn = this.make({
           kind: role === 'target' ? 'target' : 'input', names: [`${argName(src)}[${t}]`], op: '',
           type: `${src.dtype}${fmtShape(src.shape.slice(1))}`, step, time: t,
         });
-        this.perStep.set(key, dn);
+        byTime.set(t, dn);
       }
       return { dn };
     }
@@ -307,12 +324,6 @@ class Expander {
       if (j >= 0 && s.ys[j]![t]) return s.ys[j]![t]!;
     }
     return { top: src, label: `[${t}]` };
-  }
-
-  private argKey(n: Node): number {
-    let k = this.perStepKeys.get(n);
-    if (k === undefined) this.perStepKeys.set(n, (k = this.perStepKeys.size));
-    return k;
   }
 
   /** Where step 0 of a Scan sits in the sequence. */
@@ -399,21 +410,28 @@ class Expander {
       const t = p.reverse ? length - 1 - i : i;
       const step: Step = { window, t: offset + t, phase };
       const env = new Map<Node, Binding>();
+      // a step's inputs are drawn when something reads them
+      const lazy = new Map<Node, () => Binding>();
+      const get = (n: Node): Binding => {
+        let bnd = env.get(n);
+        if (!bnd) env.set(n, (bnd = lazy.get(n)!()));
+        return bnd;
+      };
       body.inputs.forEach((a, j) => {
         if (j < nConsts) env.set(a, { top: scan.srcs[j]! });
         else if (j < nConsts + nCarries) env.set(a, carries[j - nConsts]!);
-        else env.set(a, this.stepBinding(scan.srcs[j]!, t, step));
+        else lazy.set(a, () => this.stepBinding(scan.srcs[j]!, t, step));
       });
       for (const n of order) {
-        if (env.has(n)) continue;
+        if (env.has(n) || lazy.has(n)) continue;
         if (n.op === 'const') {
           env.set(n, { konst: n });
           continue;
         }
         const k = accOther.findIndex((o, c) => o !== null && outs[c] === n);
         if (k >= 0) continue; // the accumulator's add: drawn as edges into one node
-        const srcBindings = n.srcs.map((s) => env.get(s)!);
-        const grad = srcBindings.some((b) => this.resolve(b)?.grad ?? (b.top ? this.isGradTop(b.top) : false));
+        const srcBindings = n.srcs.map(get);
+        const grad = srcBindings.some((b) => this.bindingGrad(b));
         const dn = this.make({ kind: 'op', op: opText(n), type: typeText(n), step, grad });
         if (n === this.opts.stepOutput) dn.names.push(`o[${offset + t}]`);
         srcBindings.forEach((b) => this.connect(b, dn));
@@ -422,20 +440,20 @@ class Expander {
       const nextName = (k: number) => `${argName(body.inputs[nConsts + k]!)}[${offset + t + (p.reverse ? 0 : 1)}]`;
       carries = outs.slice(0, nCarries).map((o, k) => {
         if (accOther[k]) {
-          exp.acc[k]!.push(env.get(accOther[k]!)!);
+          exp.acc[k]!.push(get(accOther[k]!));
           return { carry: true };
         }
-        const b = env.get(o)!;
+        const b = get(o);
         if (b.dn?.step === step) b.dn.names.unshift(nextName(k));
         return { ...b, label: undefined, carry: true };
       });
       outs.slice(nCarries).forEach((o, j) => {
-        const b = env.get(o)!;
+        const b = get(o);
         const name = outNames[nCarries + j]!;
         if (name.startsWith('__res')) {
           const dn = this.resolve(b);
           if (dn) dn.saved = true;
-        } else if (b.dn?.step === step) b.dn.names.push(`${name}[${offset + t}]`);
+        } else if (b.dn?.step === step && !name.startsWith('__')) b.dn.names.push(`${name}[${offset + t}]`);
         exp.ys[j]![t] = { ...b, carry: false };
       });
     }

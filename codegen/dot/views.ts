@@ -5,12 +5,13 @@
  * - backward: the same after `differentiate`, forward and backward steps side by side.
  */
 import { RnncError } from '../../ir/error.ts';
-import { graphNodes } from '../../ir/graph.ts';
+import { graphNodes, type Graph } from '../../ir/graph.ts';
 import type { Node } from '../../ir/node.ts';
 import { differentiate } from '../../ir/passes/differentiate.ts';
 import { verifyGraph } from '../../ir/verify.ts';
 import { stepLossGraph, type TracedCell } from '../../src/dsl/trace.ts';
 import { sequenceGraph, type Truncation } from '../../src/layout.ts';
+import { passNames, runPipeline } from '../../src/pipeline.ts';
 import { drawDot, type Detail } from './draw.ts';
 import { expandGraph } from './expand.ts';
 
@@ -23,6 +24,11 @@ export interface ViewOptions {
   readonly truncation: Truncation;
   readonly detail: Detail;
   readonly rankdir?: 'LR' | 'TB';
+  /**
+   * Draw the graph the compile pipeline gives after this pass (what the code generator reads
+   * once it has run them all) instead of the plain sequence graph and its gradient.
+   */
+  readonly after?: string;
 }
 
 export function isView(s: string): s is View {
@@ -33,6 +39,13 @@ export function isView(s: string): s is View {
 export function cellDot(c: TracedCell, opts: ViewOptions): string {
   const sizes = Object.entries(c.sizes).map(([k, v]) => `${k}=${v}`).join(', ');
   const dims = `${sizes}${sizes ? ', ' : ''}B=${c.batch}`;
+  if (opts.after !== undefined) {
+    if (!passNames.includes(opts.after)) throw new RnncError(`--after: unknown pass '${opts.after}'; the passes are ${passNames.join(', ')}`);
+    if (opts.view === 'cell') throw new RnncError(`--after: the cell view draws one traced step; passes run on the sequence (use --view unrolled or backward)`);
+    if (opts.view === 'backward' && passNames.indexOf(opts.after) < passNames.indexOf('differentiate')) {
+      throw new RnncError(`--after ${opts.after}: the backward view needs the gradient, which the pipeline adds at 'differentiate'`);
+    }
+  }
   if (opts.view === 'cell') {
     const g = stepLossGraph(c);
     verifyGraph(g);
@@ -53,10 +66,14 @@ export function cellDot(c: TracedCell, opts: ViewOptions): string {
   verifyGraph(fwd);
   const { k1, k2 } = opts.truncation;
   const trunc = k1 >= opts.seq ? 'full BPTT' : k1 === k2 ? `truncated BPTT, windows of ${k1}` : `truncated BPTT ${k1}:${k2}`;
-  const graph = opts.view === 'backward' ? differentiate(fwd, { loss: 'loss', wrt: c.params.map((p) => p.name) }) : fwd;
-  if (opts.view === 'backward') verifyGraph(graph);
+  const wrt = c.params.map((p) => p.name);
+  const backward = opts.view === 'backward';
+  let graph: Graph;
+  if (opts.after !== undefined) graph = runPipeline(fwd, { loss: backward ? 'loss' : null, wrt }, opts.after);
+  else graph = backward ? differentiate(fwd, { loss: 'loss', wrt }) : fwd;
+  verifyGraph(graph);
   const x = expandGraph(graph, { stepOutput: c.step.outputs.output, outputName: (k) => (c.states.some((s) => s.name === k) ? `${k} (final)` : k) });
-  const what = opts.view === 'backward' ? 'forward and backward' : 'forward';
+  const what = `${backward ? 'forward and backward' : 'forward'}${opts.after ? ` after ${opts.after}` : ''}`;
   return drawDot(x, {
     title: `${c.def.name}: ${what} over ${opts.seq} step${opts.seq === 1 ? '' : 's'}, ${trunc} (${dims})`,
     detail: opts.detail, rankdir: opts.rankdir ?? 'TB', cellName: c.def.name, legend: true,

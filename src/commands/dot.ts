@@ -21,6 +21,9 @@ e.g. rsvg-convert -o out.png out.svg. Without -o, the DOT text goes to standard 
                         over the steps; with --truncate, windows and the stop-gradient between them)
       --detail LEVEL    op (every op; default) or step (one node per step, for long sequences)
       --rankdir DIR     TB (time runs down; default) or LR (time runs right)
+      --after PASS      draw the graph after this pass of the compile pipeline (unrolled and
+                        backward views; 'rnnc ir --help' lists them) instead of the sequence graph
+                        as laid out (and differentiated), before optimization
 ${cellOptionsHelp.replace('%BATCH%', '1').replace('%SEQ%', '4')}`,
   options: {
     ...cellOptions,
@@ -28,9 +31,10 @@ ${cellOptionsHelp.replace('%BATCH%', '1').replace('%SEQ%', '4')}`,
     view: { type: 'string' },
     detail: { type: 'string' },
     rankdir: { type: 'string' },
+    after: { type: 'string' },
   },
   async run(values, positionals) {
-    // check everything about the output before any work, so a bad path fails fast and writes nothing
+    // check the options and the output path before any work: a bad one fails fast and writes nothing
     const view = (values.view as string | undefined) ?? 'cell';
     if (!isView(view)) throw new RnncError(`--view: unknown view '${view}': use ${VIEWS.join(', ')}`);
     const detail = (values.detail as string | undefined) ?? 'op';
@@ -43,7 +47,12 @@ ${cellOptionsHelp.replace('%BATCH%', '1').replace('%SEQ%', '4')}`,
     if (out !== undefined) checkOutputPath(out);
 
     const job = await loadJob(values, positionals, { batch: 1, seq: 4 });
-    const dot = cellDot(job.cell, { view, seq: job.seq, truncation: job.truncation, detail, rankdir });
+    const after = values.after as string | undefined;
+    const dot = cellDot(job.cell, { view, seq: job.seq, truncation: job.truncation, detail, rankdir, after });
+    // Graphviz's layout time grows steeply with the long edges of an op-level sequence
+    if (format === 'svg' && detail === 'op' && dot.split(' -> ').length > 550) {
+      console.error(`rnnc dot: note: a big drawing at --detail op; Graphviz may take minutes (--detail step draws one node per step)`);
+    }
     const text = await renderDot(dot, format);
     if (out === undefined) process.stdout.write(text);
     else writeFileAtomic(out, text);

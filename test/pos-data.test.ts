@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import {
   UNIVERSAL_TAGS, accuracy, buildVocab, encode, loadBrown, makeStreams, mostFrequentTagBaseline,
-  numBatches, parseDoc, simplifyBrownTag, splitBrown, toUniversal,
+  numBatches, parseDoc, simplifyBrownTag, splitBrown, toUniversal, unknownClass,
 } from '../examples/pos/brown.ts';
 
 // Loaded once: 40 documents (~90k tokens) read in well under a second.
@@ -21,10 +21,11 @@ describe('Brown loading and tag mapping', () => {
   it('parses the first sentence of ca01 with lower-cased words', () => {
     const first = data.sentences[0].slice(0, 5);
     expect(first).toEqual([
-      { word: 'the', tag: 'DET' }, { word: 'fulton', tag: 'NOUN' }, { word: 'county', tag: 'NOUN' },
-      { word: 'grand', tag: 'ADJ' }, { word: 'jury', tag: 'NOUN' },
+      { word: 'the', tag: 'DET', capital: false }, { word: 'fulton', tag: 'NOUN', capital: true },
+      { word: 'county', tag: 'NOUN', capital: true }, { word: 'grand', tag: 'ADJ', capital: true },
+      { word: 'jury', tag: 'NOUN', capital: true },
     ]);
-    expect(data.sentences[0].at(-1)).toEqual({ word: '.', tag: '.' });
+    expect(data.sentences[0].at(-1)).toEqual({ word: '.', tag: '.', capital: false });
   });
 
   it('simplifies suffixes, fw- prefix and compound tags', () => {
@@ -38,7 +39,7 @@ describe('Brown loading and tag mapping', () => {
     expect(toUniversal('nil')).toBe('X');
     expect(() => toUniversal('zz')).toThrow();
     // Slashes inside words: split at the last one.
-    expect(parseDoc('\t1-1/2/cd miles/nns\n\n')).toEqual([[{ word: '1-1/2', tag: 'NUM' }, { word: 'miles', tag: 'NOUN' }]]);
+    expect(parseDoc('\t1-1/2/cd miles/nns\n\n')).toEqual([[{ word: '1-1/2', tag: 'NUM', capital: false }, { word: 'miles', tag: 'NOUN', capital: false }]]);
   });
 
   it('filters by category', () => {
@@ -66,15 +67,35 @@ describe('vocab, split, baseline', () => {
     expect(vocab.words[1]).toBe('the');
     expect(vocab.tags).toEqual(UNIVERSAL_TAGS);
     expect(vocab.tagToId.get('NOUN')).toBe(0);
-    const ids = encode([[{ word: 'qwertyuiop', tag: 'X' }, { word: 'the', tag: 'DET' }]], vocab);
-    expect([...ids.words]).toEqual([0, 1]);
+    const ids = encode([[{ word: 'qwertyuiop', tag: 'X', capital: false }, { word: 'the', tag: 'DET', capital: false }]], vocab);
+    expect([...ids.words]).toEqual([vocab.wordToId.get('<unk:low>'), 1]);
     expect([...ids.tags]).toEqual([11, 5]);
+    // a word no class covers (here: a class too rare to make the cut) falls back to <unk>
+    expect(encode([[{ word: 'zzz-zzzation', tag: 'X', capital: true }]], buildVocab(train, 2)).words[0]).toBe(0);
   });
 
-  it('most-frequent-tag baseline is in the plausible range', () => {
+  it('words seen once train their unknown-word class; unseen words get the class of their shape', () => {
+    expect(unknownClass({ word: 'flimflamming', capital: false })).toBe('<unk:low-ing>');
+    expect(unknownClass({ word: 'quixotically', capital: false })).toBe('<unk:low-ly>');
+    expect(unknownClass({ word: 'vandenberg', capital: true })).toBe('<unk:Cap>');
+    expect(unknownClass({ word: 'well-meaning', capital: false })).toBe('<unk:low-hyphen-ing>');
+    expect(unknownClass({ word: '1,250', capital: false })).toBe('<unk:number>');
+    expect(unknownClass({ word: 'b-52s', capital: false })).toBe('<unk:digits>');
+    expect(unknownClass({ word: '--', capital: false })).toBe('<unk:punct>');
+    expect(unknownClass({ word: 'sing', capital: false })).toBe('<unk:low>'); // too short for a suffix
+    const counts = new Map<string, number>();
+    for (const s of train) for (const t of s) counts.set(t.word, (counts.get(t.word) ?? 0) + 1);
+    const once = train.flat().find((t) => counts.get(t.word) === 1)!;
+    expect(vocab.wordToId.has(once.word)).toBe(false);
+    expect(encode([[once]], vocab).words[0]).toBe(vocab.wordToId.get(unknownClass(once)));
+    expect(vocab.words.filter((w) => w.startsWith('<unk:')).length).toBeGreaterThan(20);
+  });
+
+  it('most-frequent-tag baseline is in the plausible range; unknown-word classes raise it', () => {
     const acc = mostFrequentTagBaseline(train, test);
     expect(acc).toBeGreaterThan(0.8);
     expect(acc).toBeLessThan(0.99);
+    expect(mostFrequentTagBaseline(train, test, unknownClass)).toBeGreaterThan(acc);
   });
 
   it('accuracy helper', () => {

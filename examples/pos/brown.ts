@@ -14,7 +14,8 @@ import { dirname, join } from 'node:path';
 export const UNIVERSAL_TAGS = ['NOUN', 'VERB', 'ADJ', 'ADV', 'PRON', 'DET', 'ADP', 'NUM', 'CONJ', 'PRT', '.', 'X'] as const;
 export type UTag = (typeof UNIVERSAL_TAGS)[number];
 
-export interface Token { word: string; tag: UTag }
+/** `word` is lower-cased; `capital` keeps whether it was capitalised inside a sentence (a proper-noun cue for unknown words). */
+export interface Token { word: string; tag: UTag; capital: boolean }
 export type Sentence = Token[];
 export interface BrownDoc { name: string; category: string; sentences: Sentence[] }
 
@@ -74,11 +75,13 @@ export function parseDoc(text: string): Sentence[] {
   for (const line of text.split('\n')) {
     const toks = line.trim().split(/\s+/).filter((s) => s.length > 0);
     if (toks.length === 0) continue;
-    out.push(toks.map((tok) => {
+    out.push(toks.map((tok, i) => {
       const slash = tok.lastIndexOf('/');
       if (slash <= 0) throw new Error(`brown: malformed token '${tok}'`);
-      // Lower-casing shrinks the vocabulary; capitalisation mostly tells sentence starts apart.
-      return { word: tok.slice(0, slash).toLowerCase(), tag: toUniversal(tok.slice(slash + 1)) };
+      // Lower-casing shrinks the vocabulary; capitalisation mostly tells sentence starts apart, so
+      // it is kept only inside a sentence, for the unknown-word classes
+      const word = tok.slice(0, slash);
+      return { word: word.toLowerCase(), tag: toUniversal(tok.slice(slash + 1)), capital: i > 0 && /^[A-Z]/.test(word) };
     }));
   }
   return out;
@@ -122,20 +125,52 @@ export interface Vocab {
   tagToId: Map<UTag, number>;
 }
 
+/** Suffixes that mark a part of speech in English, longest first so the longest match wins. */
+const SUFFIXES = ['ation', 'ness', 'ment', 'able', 'ible', 'less', 'ship', 'ward', 'tion', 'sion', 'ing', 'ity', 'ive', 'ous', 'ful', 'ism', 'ist', 'ize', 'est', 'ian', 'ary', 'ory', 'ant', 'ent', "'s", 'ly', 'ed', 'er', 'al', 'ic', 'en', 'es', 's', 'y']
+  .sort((a, b) => b.length - a.length);
+
+/**
+ * The class of a word the vocabulary does not know, from its shape (as parsers' unknown-word
+ * signatures do): punctuation, a number, capitalised inside a sentence, hyphenated, and its suffix.
+ * `-ing`, `-ly` or a capital tell a tagger more about an unseen word than one shared `<unk>` does.
+ */
+export function unknownClass(tok: Pick<Token, 'word' | 'capital'>): string {
+  const w = tok.word;
+  if (!/[a-z0-9]/.test(w)) return '<unk:punct>';
+  if (/\d/.test(w)) return /^[\d.,:/-]+$/.test(w) ? '<unk:number>' : '<unk:digits>';
+  const parts = [tok.capital ? 'Cap' : 'low'];
+  if (w.includes('-')) parts.push('hyphen');
+  const suffix = SUFFIXES.find((x) => w.length >= x.length + 3 && w.endsWith(x));
+  if (suffix) parts.push(suffix);
+  return `<unk:${parts.join('-')}>`;
+}
+
 /**
  * Vocabulary of at most `maxWords` ids including id 0 = '<unk>' (so it is also the embedding
- * table size). Most frequent first; ties broken alphabetically so the ids are deterministic.
+ * table size). Words seen at least `minCount` times in training are entries of their own; the
+ * rarer ones count towards their unknown-word class (`unknownClass`), which is how those classes
+ * get trained. Most frequent first; ties broken alphabetically so the ids are deterministic.
  * Build it from the training split only, so test-only words really are unknown.
  */
-export function buildVocab(sentences: Sentence[], maxWords: number): Vocab {
+export function buildVocab(sentences: Sentence[], maxWords: number, minCount = 2): Vocab {
   const counts = new Map<string, number>();
   for (const s of sentences) for (const { word } of s) counts.set(word, (counts.get(word) ?? 0) + 1);
-  const ranked = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const keys = new Map<string, number>();
+  for (const s of sentences) for (const tok of s) {
+    const key = counts.get(tok.word)! >= minCount ? tok.word : unknownClass(tok);
+    keys.set(key, (keys.get(key) ?? 0) + 1);
+  }
+  const ranked = [...keys].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const words = ['<unk>', ...ranked.slice(0, Math.max(0, maxWords - 1)).map(([w]) => w)];
   return {
     words, wordToId: new Map(words.map((w, i) => [w, i])),
     tags: UNIVERSAL_TAGS, tagToId: new Map(UNIVERSAL_TAGS.map((t, i) => [t, i])),
   };
+}
+
+/** A token's id: its word's, else its unknown-word class's, else `<unk>`'s (0). */
+export function tokenId(tok: Pick<Token, 'word' | 'capital'>, vocab: Vocab): number {
+  return vocab.wordToId.get(tok.word) ?? vocab.wordToId.get(unknownClass(tok)) ?? 0;
 }
 
 /** Concatenates sentences into one id stream (the tags carry the sentence-final '.', so no separator token). */
@@ -144,7 +179,7 @@ export function encode(sentences: Sentence[], vocab: Vocab): { words: Int32Array
   const words = new Int32Array(n), tags = new Int32Array(n);
   let i = 0;
   for (const s of sentences) for (const tok of s) {
-    words[i] = vocab.wordToId.get(tok.word) ?? 0;
+    words[i] = tokenId(tok, vocab);
     tags[i++] = vocab.tagToId.get(tok.tag)!;
   }
   return { words, tags };
@@ -188,25 +223,35 @@ export function accuracy(pred: ArrayLike<number>, gold: ArrayLike<number>): numb
 
 /**
  * The floor any tagger must beat: each word gets its most frequent training tag (over the full
- * training lexicon, not a capped vocab); unseen words get the globally most frequent tag.
- * Returns token accuracy on `test`.
+ * training lexicon, not a capped vocab). Unseen words get the globally most frequent tag, or, with
+ * `classify`, the most frequent tag of their class among the training words seen only once (the
+ * same unknown-word classes the tagger's vocabulary uses). Returns token accuracy on `test`.
  */
-export function mostFrequentTagBaseline(train: Sentence[], test: Sentence[]): number {
+export function mostFrequentTagBaseline(train: Sentence[], test: Sentence[], classify?: (tok: Token) => string): number {
   const perWord = new Map<string, Map<UTag, number>>();
   const global = new Map<UTag, number>();
+  const bump = <K>(m: Map<K, Map<UTag, number>>, k: K, tag: UTag) => {
+    let c = m.get(k);
+    if (!c) m.set(k, (c = new Map()));
+    c.set(tag, (c.get(tag) ?? 0) + 1);
+  };
   for (const s of train) for (const { word, tag } of s) {
-    let m = perWord.get(word);
-    if (!m) perWord.set(word, (m = new Map()));
-    m.set(tag, (m.get(tag) ?? 0) + 1);
+    bump(perWord, word, tag);
     global.set(tag, (global.get(tag) ?? 0) + 1);
   }
   const argmax = (m: Map<UTag, number>): UTag => [...m].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
   const fallback = argmax(global);
+  const perClass = new Map<string, Map<UTag, number>>();
+  if (classify) for (const s of train) for (const tok of s) if (sum(perWord.get(tok.word)!) === 1) bump(perClass, classify(tok), tok.tag);
   const best = new Map([...perWord].map(([w, m]) => [w, argmax(m)]));
+  const classBest = new Map([...perClass].map(([k, m]) => [k, argmax(m)]));
   let ok = 0, n = 0;
-  for (const s of test) for (const { word, tag } of s) {
+  for (const s of test) for (const tok of s) {
     n++;
-    if ((best.get(word) ?? fallback) === tag) ok++;
+    const guess = best.get(tok.word) ?? (classify ? classBest.get(classify(tok)) : undefined) ?? fallback;
+    if (guess === tok.tag) ok++;
   }
   return n === 0 ? NaN : ok / n;
 }
+
+const sum = (m: Map<unknown, number>): number => [...m.values()].reduce((a, b) => a + b, 0);

@@ -3,6 +3,7 @@ import type { Graph } from './graph.ts';
 import { evaluate } from './interpret.ts';
 import { differentiate } from './passes/differentiate.ts';
 import { tensor, type Tensor } from './tensor.ts';
+import { verifiedPass } from './verify.ts';
 
 /** A small seeded generator (mulberry32): tests and checks are reproducible. */
 export function rng(seed: number): () => number {
@@ -29,8 +30,22 @@ export function randomInputs(g: Graph, seed: number, intBound: (name: string) =>
   return env;
 }
 
+/**
+ * Central differences in float64 with a step of 1e-5 on values of order 1 carry an absolute error
+ * of about 1e-11 (rounding, ε·|f|/step) plus step²·|f'''|/6 (truncation), so a relative error
+ * means something only down to gradients of about this size; smaller magnitudes are measured
+ * against it.
+ */
+export const GRAD_FLOOR = 1e-4;
+
+/** |a - b| relative to the larger magnitude, or to `floor` when both are smaller. */
+export function relError(a: number, b: number, floor = GRAD_FLOOR): number {
+  const e = Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), floor);
+  return Number.isNaN(e) ? Infinity : e;
+}
+
 export interface GradcheckResult {
-  /** Largest relative error |analytic - numeric| / max(1, |analytic|, |numeric|) over checked coordinates. */
+  /** Largest relative error (`relError`) of analytic against numeric over the checked coordinates. */
   readonly maxRelError: number;
   readonly worst: string;
   readonly checked: number;
@@ -41,8 +56,8 @@ export interface GradcheckResult {
  * `perInput` coordinates of each, against the gradient graph's values.
  */
 export function gradcheck(g: Graph, loss: string, wrt: readonly string[], env: Record<string, Tensor>, opts: { eps?: number; perInput?: number; seed?: number } = {}): GradcheckResult {
-  const eps = opts.eps ?? 1e-6;
-  const grads = evaluate(differentiate(g, { loss, wrt }), env);
+  const eps = opts.eps ?? 1e-5;
+  const grads = evaluate(verifiedPass('differentiate', differentiate, g, { loss, wrt }), env);
   const rand = rng(opts.seed ?? 7);
   let worst = 0, where = '', checked = 0;
   for (const name of wrt) {
@@ -58,7 +73,7 @@ export function gradcheck(g: Graph, loss: string, wrt: readonly string[], env: R
       x.data[i] = saved;
       const numeric = (up - down) / (2 * eps);
       const analytic = grads[`grad_${name}`]!.data[i]!;
-      const err = Math.abs(analytic - numeric) / Math.max(1, Math.abs(analytic), Math.abs(numeric));
+      const err = relError(analytic, numeric);
       checked++;
       if (err > worst) [worst, where] = [err, `${name}[${i}]: analytic ${analytic}, numeric ${numeric}`];
     }

@@ -29,3 +29,14 @@ function checkNode(n: Node, where: string): void {
   const same = t.dtype === n.dtype && t.shape.length === n.shape.length && t.shape.every((d, i) => d === n.shape[i]);
   if (!same) throw new RnncError(`${where}: ${n.op} is typed ${n.dtype}${fmtShape(n.shape)} but its rule gives ${t.dtype}${fmtShape(t.shape)}`, n.site);
 }
+
+/**
+ * Run one pass with the graph verified on the way in and out, so a broken pass is caught at its
+ * own name rather than by whatever reads its output.
+ */
+export function verifiedPass<A extends unknown[]>(name: string, pass: (g: Graph, ...args: A) => Graph, g: Graph, ...args: A): Graph {
+  verifyGraph(g, `before ${name}`);
+  const out = pass(g, ...args);
+  verifyGraph(out, `after ${name}`);
+  return out;
+}

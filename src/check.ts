@@ -5,10 +5,11 @@
  * 2. the generated trainer's lossAndGrad (with the requested truncation, compiled for f64)
  *    against the reference interpreter on the same graph.
  */
-import { gradcheck, randomInputs } from '../ir/gradcheck.ts';
+import { gradcheck, randomInputs, relError } from '../ir/gradcheck.ts';
 import { evaluate } from '../ir/interpret.ts';
 import { differentiate } from '../ir/passes/differentiate.ts';
 import type { Tensor } from '../ir/tensor.ts';
+import { verifiedPass } from '../ir/verify.ts';
 import { compileTrainer } from './compile.ts';
 import type { TracedCell } from './dsl/trace.ts';
 import { sequenceGraph, type Truncation } from './layout.ts';
@@ -38,7 +39,7 @@ export async function checkCell(c: TracedCell, seq: number, truncation: Truncati
   const fd = gradcheck(full, 'loss', wrt, env, { perInput: opts.perInput ?? 8 });
 
   const g = sequenceGraph(c, seq, truncation);
-  const ref = evaluate(differentiate(g, { loss: 'loss', wrt }), env);
+  const ref = evaluate(verifiedPass('differentiate', differentiate, g, { loss: 'loss', wrt }), env);
   const mod = await importGenerated<{ createTrainer(): GeneratedTrainer }>(compileTrainer(c, { seq, truncation, float: 'f64' }));
   const t = mod.createTrainer();
   for (const p of c.params) t.params[p.name]!.set(env[p.name]!.data);
@@ -46,15 +47,13 @@ export async function checkCell(c: TracedCell, seq: number, truncation: Truncati
   const asArray = (x: Tensor) => (x.dtype === 'i32' ? Int32Array.from(x.data) : Float64Array.from(x.data));
   const inputs = Object.fromEntries(c.inputs.map((i) => [i.name, asArray(env[i.name]!)]));
   const loss = t.lossAndGrad({ inputs, targets: asArray(env.target!) });
-  let worst = relErr(loss, ref.loss!.data[0]!), where = `loss: ${loss} vs ${ref.loss!.data[0]}`;
+  let worst = relError(loss, ref.loss!.data[0]!), where = `loss: ${loss} vs ${ref.loss!.data[0]}`;
   for (const p of c.params) {
     const a = t.grads[p.name]!, b = ref[`grad_${p.name}`]!.data;
     for (let i = 0; i < a.length; i++) {
-      const e = relErr(a[i]!, b[i]!);
+      const e = relError(a[i]!, b[i]!);
       if (e > worst) [worst, where] = [e, `${p.name}[${i}]: generated ${a[i]}, reference ${b[i]}`];
     }
   }
   return { finiteDifferences: fd, generatedCode: { maxRelError: worst, worst: where } };
 }
-
-const relErr = (a: number, b: number) => Math.abs(a - b) / Math.max(1, Math.abs(a), Math.abs(b));

@@ -10,7 +10,7 @@ import { hoistInvariants } from '../ir/passes/hoist-invariants.ts';
 import { sinkReadout } from '../ir/passes/sink-readout.ts';
 import { hoistAccumulators } from '../ir/passes/hoist-accumulators.ts';
 import { simplify } from '../ir/passes/simplify.ts';
-import { verifyGraph } from '../ir/verify.ts';
+import { verifiedPass } from '../ir/verify.ts';
 
 export interface Pass {
   readonly name: string;
@@ -28,13 +28,11 @@ export const passes: readonly Pass[] = [
 
 export const passNames = passes.map((p) => p.name);
 
-/** Run the pipeline up to and including `until` (all passes by default). */
-export function runPipeline(g: Graph, ctx: { loss: string | null; wrt: readonly string[] }, until?: string): Graph {
-  verifyGraph(g, 'pipeline input');
+/** Run the pipeline (`list`, the compiler's own by default) up to and including `until` (all passes by default). */
+export function runPipeline(g: Graph, ctx: { loss: string | null; wrt: readonly string[] }, until?: string, list: readonly Pass[] = passes): Graph {
   let cur = g;
-  for (const p of passes) {
-    cur = p.run(cur, ctx);
-    verifyGraph(cur, `after ${p.name}`);
+  for (const p of list) {
+    cur = verifiedPass(p.name, p.run, cur, ctx);
     if (p.name === until) break;
   }
   return cur;

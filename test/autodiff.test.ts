@@ -14,7 +14,7 @@ import { tensor } from '../ir/tensor.ts';
 import { verifyGraph } from '../ir/verify.ts';
 import { traceCell, stepLossGraph } from '../src/dsl/trace.ts';
 import { parseTruncation, sequenceGraph } from '../src/layout.ts';
-import { cellNames, cells, inputsFor, SMALL, traceSmall } from './helpers.ts';
+import { cellNames, cells, inputsFor, SMALL, traceSmall, vjpCheck } from './helpers.ts';
 
 const x = b.arg('x', 'f64', [2, 3], 'input');
 const w = b.arg('w', 'f64', [2, 3], 'param');
@@ -111,6 +111,11 @@ function wrtOf(c: ReturnType<typeof traceSmall>): string[] {
   return [...c.params.map((p) => p.name), ...c.states.map((s) => s.name)];
 }
 
+/** Every float input: parameters, initial states and the dense inputs (integer tokens have no gradient). */
+function floatInputsOf(c: ReturnType<typeof traceSmall>): string[] {
+  return [...wrtOf(c), ...c.inputs.filter((i) => i.vocab === undefined).map((i) => i.name)];
+}
+
 describe.each(cellNames.map((n) => [n]))('%s cell', (name) => {
   it('backward graph of one step verifies and prints', () => {
     const c = traceSmall(name);
@@ -141,6 +146,21 @@ describe.each(cellNames.map((n) => [n]))('%s cell', (name) => {
     expect(graphNodes(g).some((n) => n.op === 'scan')).toBe(true);
     const r = gradcheck(g, 'loss', wrtOf(c), inputsFor(g, SEEDS[name]! + 100), { perInput: ALL });
     expect(r.maxRelError, r.worst).toBeLessThan(1e-6);
+  });
+
+  it('VJP identity of one step: the loss and the next states, w.r.t. params, states and the input', () => {
+    const c = traceSmall(name);
+    const g = stepLossGraph(c);
+    const outs = ['loss', ...c.states.map((s) => s.name)];
+    expect(vjpCheck(g, outs, floatInputsOf(c), inputsFor(g, SEEDS[name]!), SEEDS[name]!)).toBeLessThan(1e-6);
+  });
+
+  it('VJP identity through the Scan (T = 4): the loss and the final states, w.r.t. params, states and the inputs', () => {
+    const c = traceSmall(name);
+    const g = sequenceGraph(c, 4, parseTruncation(undefined, 4));
+    const outs = ['loss', ...c.states.map((s) => s.name)];
+    for (const o of outs) expect(g.outputs[o], `output ${o}`).toBeDefined();
+    expect(vjpCheck(g, outs, floatInputsOf(c), inputsFor(g, SEEDS[name]! + 200), SEEDS[name]!)).toBeLessThan(1e-6);
   });
 });
 

@@ -1,10 +1,11 @@
 /** Shared test helpers: example cells at small sizes, seeded inputs, float comparisons. */
 import { expect } from 'vitest';
 import type { Graph } from '../ir/graph.ts';
-import { randomInputs, rng } from '../ir/gradcheck.ts';
+import { randomInputs, relError, rng } from '../ir/gradcheck.ts';
 import { evaluate } from '../ir/interpret.ts';
 import { differentiate } from '../ir/passes/differentiate.ts';
 import { sizeOf, tensor, type Tensor } from '../ir/tensor.ts';
+import { verifyGraph } from '../ir/verify.ts';
 import type { CellDef } from '../src/dsl/cell.ts';
 import { traceCell, type TracedCell } from '../src/dsl/trace.ts';
 import elman from '../examples/cells/elman.ts';
@@ -61,16 +62,15 @@ const dot = (a: ArrayLike<number>, c: ArrayLike<number>) => {
   for (let i = 0; i < a.length; i++) s += a[i]! * c[i]!;
   return s;
 };
-const relErr = (a: number, n: number) => Math.abs(a - n) / Math.max(1, Math.abs(a), Math.abs(n));
-
 /**
  * Gradient check of several (non-scalar) outputs at once, in float64: with random cotangents v on
  * `outputs`, compares Jᵀv from `differentiate(g, { cotangents })` against central differences of
  * <v, f(x)> coordinate by coordinate, and checks <v, J u> = <Jᵀ v, u> along a random direction u.
- * Returns the largest relative error (|a - n| / max(1, |a|, |n|)).
+ * Returns the largest relative error (`relError`: relative to the larger magnitude, floored at 1e-4).
  */
 export function vjpCheck(g: Graph, outputs: readonly string[], wrt: readonly string[], env: Record<string, Tensor>, seed: number, eps = 1e-5): number {
   const d = differentiate(g, { cotangents: outputs, wrt });
+  verifyGraph(d);
   const rand = rng(seed);
   const vs = Object.fromEntries(outputs.map((o) => {
     const n = g.outputs[o]!;
@@ -93,7 +93,7 @@ export function vjpCheck(g: Graph, outputs: readonly string[], wrt: readonly str
       x[i] = saved - eps;
       const down = phi(env);
       x[i] = saved;
-      worst = Math.max(worst, relErr(grad[i]!, (up - down) / (2 * eps)));
+      worst = Math.max(worst, relError(grad[i]!, (up - down) / (2 * eps)));
     }
   }
   const u = Object.fromEntries(wrt.map((name) => [name, Array.from(env[name]!.data, () => 2 * rand() - 1)]));
@@ -105,5 +105,5 @@ export function vjpCheck(g: Graph, outputs: readonly string[], wrt: readonly str
   // <v, J u> by central differences of <v, f> along u
   const lhs = (shifted(1) - shifted(-1)) / (2 * eps);
   const rhs = wrt.reduce((s, name) => s + dot(jtv[`grad_${name}`]!.data, u[name]!), 0);
-  return Math.max(worst, relErr(rhs, lhs));
+  return Math.max(worst, relError(rhs, lhs));
 }

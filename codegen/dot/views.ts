@@ -8,7 +8,7 @@ import { RnncError } from '../../ir/error.ts';
 import { graphNodes, type Graph } from '../../ir/graph.ts';
 import type { Node } from '../../ir/node.ts';
 import { differentiate } from '../../ir/passes/differentiate.ts';
-import { verifyGraph } from '../../ir/verify.ts';
+import { verifiedPass, verifyGraph } from '../../ir/verify.ts';
 import { stepLossGraph, type TracedCell } from '../../src/dsl/trace.ts';
 import { sequenceGraph, type Truncation } from '../../src/layout.ts';
 import { passNames, runPipeline } from '../../src/pipeline.ts';
@@ -70,8 +70,7 @@ export function cellDot(c: TracedCell, opts: ViewOptions): string {
   const backward = opts.view === 'backward';
   let graph: Graph;
   if (opts.after !== undefined) graph = runPipeline(fwd, { loss: backward ? 'loss' : null, wrt }, opts.after);
-  else graph = backward ? differentiate(fwd, { loss: 'loss', wrt }) : fwd;
-  verifyGraph(graph);
+  else graph = backward ? verifiedPass('differentiate', differentiate, fwd, { loss: 'loss', wrt }) : fwd;
   const x = expandGraph(graph, { stepOutput: c.step.outputs.output, outputName: (k) => (c.states.some((s) => s.name === k) ? `${k} (final)` : k) });
   const what = `${backward ? 'forward and backward' : 'forward'}${opts.after ? ` after ${opts.after}` : ''}`;
   return drawDot(x, {

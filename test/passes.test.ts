@@ -1,0 +1,73 @@
+/**
+ * The compile pipeline, pass by pass: each pass is evaluated before and after on seeded random
+ * inputs (every output the graph had keeps its value), for every example cell and the layouts
+ * that change what the passes see (full BPTT, windows, k1:k2, a loss on the last step, an
+ * embedding); the verifier catches a broken pass at its own name; simplify is at a fixpoint.
+ */
+import { describe, expect, it } from 'vitest';
+import { makeGraph, type Graph } from '../ir/graph.ts';
+import { evaluate } from '../ir/interpret.ts';
+import { simplify } from '../ir/passes/simplify.ts';
+import { verifiedPass } from '../ir/verify.ts';
+import { traceCell, type TraceOptions } from '../src/dsl/trace.ts';
+import { parseTruncation, sequenceGraph } from '../src/layout.ts';
+import { passes, runPipeline, type Pass } from '../src/pipeline.ts';
+import { cellNames, cells, expectSameValues, inputsFor, SMALL } from './helpers.ts';
+
+const SEQ = 5;
+const layouts: [string, string | undefined, TraceOptions][] = [
+  ['full BPTT', undefined, {}],
+  ['windows of 2', '2', {}],
+  ['k1:k2 = 2:3', '2:3', {}],
+  ['loss on the last step', '2', { lossOn: 'last' }],
+  ['embedded input', '3', { embed: { x: SMALL.Y } }], // a vocabulary as large as the classes: one bound for every int input
+];
+
+describe.each(cellNames.map((n) => [n]))('%s: every pass keeps the values of the graph', (name) => {
+  it.each(layouts)('%s', (_, truncate, opts) => {
+    const c = traceCell(cells[name]!, { sizes: SMALL, batch: 2, ...opts });
+    const ctx = { loss: 'loss', wrt: c.params.map((p) => p.name) };
+    let g: Graph = sequenceGraph(c, SEQ, parseTruncation(truncate, SEQ));
+    const env = inputsFor(g, 31);
+    let before = evaluate(g, env);
+    const changed = new Set<string>();
+    for (const p of passes) {
+      const next = verifiedPass(p.name, p.run, g, ctx);
+      if (next.key !== g.key) changed.add(p.name);
+      const after = evaluate(next, env);
+      expect(Object.keys(after), `outputs after ${p.name}`).toEqual(expect.arrayContaining(Object.keys(before)));
+      // float64 throughout; the hoisting passes only change the order of sums
+      expectSameValues(before, after, 1e-12);
+      if (p.name === 'differentiate') for (const w of ctx.wrt) expect(after[`grad_${w}`], `grad_${w}`).toBeDefined();
+      [g, before] = [next, after];
+    }
+    // the comparisons were between different graphs: what each pass had to do here
+    const expected = ['differentiate', 'hoist-accumulators'];
+    if (name !== 'mgu') expected.push('hoist-invariants'); // W [x; h] mixes input and state in one product: nothing to hoist
+    if (opts.lossOn !== 'last') expected.push('sink-readout'); // a last-step loss is already outside the loop
+    expect([...changed]).toEqual(expect.arrayContaining(expected));
+  });
+});
+
+describe('the pipeline', () => {
+  const c = traceCell(cells.elman!, { sizes: SMALL, batch: 2 });
+  const ctx = { loss: 'loss', wrt: c.params.map((p) => p.name) };
+  const g = sequenceGraph(c, 3, parseTruncation(undefined, 3));
+
+  it('catches a broken pass at its own name', () => {
+    // a pass that forgets an input the graph still reads
+    const broken: Pass = { name: 'drop-an-input', what: 'a bug', run: (h) => makeGraph(h.inputs.slice(1), { ...h.outputs }) };
+    expect(() => runPipeline(g, ctx, undefined, [passes[0]!, broken, ...passes.slice(1)])).toThrow(/^after drop-an-input: arg '\w+' .* is used but is not an input/);
+  });
+
+  it('stops after the pass it is asked for', () => {
+    const upTo = runPipeline(g, ctx, 'sink-readout');
+    expect(Object.keys(upTo.outputs).some((k) => k.startsWith('grad_'))).toBe(false);
+    expect(Object.keys(runPipeline(g, ctx, 'differentiate').outputs)).toEqual(expect.arrayContaining(ctx.wrt.map((w) => `grad_${w}`)));
+  });
+
+  it('simplify is at a fixpoint after it runs', () => {
+    const s = simplify(runPipeline(g, ctx, 'differentiate'));
+    expect(simplify(s).key).toBe(s.key);
+  });
+});

@@ -5,9 +5,12 @@
  * embedding); the verifier catches a broken pass at its own name; simplify is at a fixpoint.
  */
 import { describe, expect, it } from 'vitest';
-import { makeGraph, type Graph } from '../ir/graph.ts';
+import { graphNodes, makeGraph, type Graph } from '../ir/graph.ts';
 import { evaluate } from '../ir/interpret.ts';
+import type { Node } from '../ir/node.ts';
+import { hoistInvariants } from '../ir/passes/hoist-invariants.ts';
 import { simplify } from '../ir/passes/simplify.ts';
+import { scanParts } from '../ir/ops/scan.ts';
 import { verifiedPass } from '../ir/verify.ts';
 import { traceCell, type TraceOptions } from '../src/dsl/trace.ts';
 import { parseTruncation, sequenceGraph } from '../src/layout.ts';
@@ -43,7 +46,7 @@ describe.each(cellNames.map((n) => [n]))('%s: every pass keeps the values of the
     }
     // the comparisons were between different graphs: what each pass had to do here
     const expected = ['differentiate', 'hoist-accumulators'];
-    if (name !== 'mgu') expected.push('hoist-invariants'); // W [x; h] mixes input and state in one product: nothing to hoist
+    expected.push('hoist-invariants');
     if (opts.lossOn !== 'last') expected.push('sink-readout'); // a last-step loss is already outside the loop
     expect([...changed]).toEqual(expect.arrayContaining(expected));
   });
@@ -69,5 +72,29 @@ describe('the pipeline', () => {
   it('simplify is at a fixpoint after it runs', () => {
     const s = simplify(runPipeline(g, ctx, 'differentiate'));
     expect(simplify(s).key).toBe(s.key);
+  });
+});
+
+describe('hoist-invariants', () => {
+  /** Each Scan body's products, with whether they read the carried state and whether they read a per-step input directly. */
+  const products = (g: Graph) => graphNodes(g).filter((n) => n.op === 'scan').flatMap((scan) => {
+    const { body, nConsts, nCarries } = scanParts(scan.attrs);
+    const carried = new Set(body.inputs.slice(nConsts, nConsts + nCarries).map((a) => a.id));
+    const xs = new Set(body.inputs.slice(nConsts + nCarries).map((a) => a.id));
+    const consts = new Set(body.inputs.slice(0, nConsts).map((a) => a.id));
+    for (const n of graphNodes(body)) if (n.srcs.some((x) => carried.has(x.id))) carried.add(n.id);
+    const readsX = (n: Node): boolean => xs.has(n.id) || (n.op === 'concat' && n.srcs.some(readsX));
+    return graphNodes(body).filter((n) => n.op === 'matmul' || (n.op === 'slice' && consts.has(n.srcs[0]!.id))).map((n) => ({
+      op: n.op, state: carried.has(n.id), input: n.srcs.some(readsX),
+    }));
+  });
+
+  it.each([['elman'], ['irnn'], ['lstm'], ['gru'], ['mgu']])('%s: every product left inside the loop reads the state, none an input; no weight is sliced there', (name) => {
+    const c = traceCell(cells[name]!, { sizes: SMALL, batch: 2 });
+    const g = sequenceGraph(c, SEQ, parseTruncation(undefined, SEQ));
+    expect(products(g).some((p) => p.op === 'matmul' && p.input), 'before: the input projection is in the loop').toBe(true);
+    const after = products(hoistInvariants(g));
+    expect(after.filter((p) => p.op === 'matmul').length).toBeGreaterThan(0);
+    expect(after).toEqual(after.map(() => ({ op: 'matmul', state: true, input: false })));
   });
 });

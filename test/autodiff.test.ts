@@ -15,6 +15,7 @@ import { verifyGraph } from '../ir/verify.ts';
 import { traceCell, stepLossGraph } from '../src/dsl/trace.ts';
 import { parseTruncation, sequenceGraph } from '../src/layout.ts';
 import { cellNames, cells, inputsFor, SMALL, traceSmall, vjpCheck } from './helpers.ts';
+import tagger from './cells/good/tagger.ts';
 
 const x = b.arg('x', 'f64', [2, 3], 'input');
 const w = b.arg('w', 'f64', [2, 3], 'param');
@@ -179,5 +180,24 @@ describe('sequence graph variants (elman)', () => {
     const g = sequenceGraph(c, 5, parseTruncation(undefined, 5));
     const r = gradcheck(g, 'loss', wrtOf(c), inputsFor(g, 22), { perInput: ALL });
     expect(r.maxRelError, r.worst).toBeLessThan(1e-6);
+  });
+});
+
+describe('a cell with its own token lookup beside a dense input (test/cells/good/tagger.ts)', () => {
+  const c = traceCell(tagger, { sizes: { V: 5, E: 2, F: 2, H: 3, Y: 4 }, batch: 3 });
+
+  it('gradcheck through the Scan (T = 4): the embedding gradient is a scatter-add of the rows looked up', () => {
+    const g = sequenceGraph(c, 4, parseTruncation(undefined, 4));
+    const env = inputsFor(g, 41, 4); // token ids in [0, 4): row 4 of the table is never looked up
+    const r = gradcheck(g, 'loss', floatInputsOf(c), env, { perInput: ALL });
+    expect(r.maxRelError, r.worst).toBeLessThan(1e-6);
+    const grads = evaluate(differentiate(g, { loss: 'loss', wrt: ['embedding'] }), env).grad_embedding!.data;
+    expect([...grads.slice(4 * 2)]).toEqual([0, 0]); // the unused row gets no gradient
+    expect([...grads.slice(0, 4 * 2)].some((v) => v !== 0)).toBe(true);
+  });
+
+  it('VJP identity w.r.t. params, state and the dense input', () => {
+    const g = sequenceGraph(c, 4, parseTruncation(undefined, 4));
+    expect(vjpCheck(g, ['loss', 'h'], floatInputsOf(c), inputsFor(g, 42, 4), 42)).toBeLessThan(1e-6);
   });
 });

@@ -5,13 +5,15 @@
  * reference interpreter computes: loss, every parameter gradient, the final state, and the logits
  * of `predict` — in float32 and in float64.
  */
-import { Project, ts } from 'ts-morph';
+import { Node, Project, SyntaxKind, ts, type FunctionDeclaration } from 'ts-morph';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import elman from '../examples/cells/elman.ts';
 import gru from '../examples/cells/gru.ts';
 import irnn from '../examples/cells/irnn.ts';
 import lstm from '../examples/cells/lstm.ts';
 import mgu from '../examples/cells/mgu.ts';
+import tagger from './cells/good/tagger.ts';
+import { compileTrainer, defaultOptimizer, type CompileOptions } from '../src/compile.ts';
 import { cell, type CellDef } from '../src/dsl/cell.ts';
 import { traceCell, type TracedCell } from '../src/dsl/trace.ts';
 import { parseTruncation, type Truncation } from '../src/layout.ts';
@@ -45,6 +47,7 @@ interface Config {
   readonly embed?: Record<string, number>;
   readonly lossOn?: 'every' | 'last';
   readonly truncate?: string;
+  readonly sizes?: Record<string, number>;
 }
 
 const CONFIGS: readonly Config[] = [
@@ -59,6 +62,8 @@ const CONFIGS: readonly Config[] = [
   { name: 'elman, truncate 2', def: elman, truncate: '2' },
   { name: 'lstm, truncate 2:3', def: lstm, truncate: '2:3' },
   { name: 'elman, loss on the last step, truncate 2', def: elman, lossOn: 'last', truncate: '2' },
+  // token ids looked up by the cell itself, beside a dense input
+  { name: 'tagger: tokens, lookup and a dense input', def: tagger, sizes: { V: 5, E: 2, F: 2, H: 3, Y: 4 }, truncate: '3' },
 ];
 
 // one type-checking project for every generated module (the lib files are parsed once)
@@ -82,14 +87,14 @@ const note = (key: string, errs: Record<string, number>) => {
 
 // the float64 modules differ from the float32 ones only in their array types (dense inputs and
 // regression targets may then be either): type-check them where those types occur
-const TYPECHECK_F64 = new Set(['elman', 'lstm, embed x: 5', 'elman, MSE loss']);
+const TYPECHECK_F64 = new Set(['elman', 'lstm, embed x: 5', 'elman, MSE loss', 'tagger: tokens, lookup and a dense input']);
 
 interface Built { c: TracedCell; trunc: Truncation; f32: Compiled; f64: Compiled }
 const built = new Map<string, Built>();
 
 beforeAll(async () => {
   for (const cfg of CONFIGS) {
-    const c = traceCell(cfg.def, { sizes: SIZES, batch: B, ...(cfg.lossOn ? { lossOn: cfg.lossOn } : {}), ...(cfg.embed ? { embed: cfg.embed } : {}) });
+    const c = traceCell(cfg.def, { sizes: cfg.sizes ?? SIZES, batch: B, ...(cfg.lossOn ? { lossOn: cfg.lossOn } : {}), ...(cfg.embed ? { embed: cfg.embed } : {}) });
     const trunc = parseTruncation(cfg.truncate, T);
     const f32 = await compileAndLoad(c, { seq: T, truncation: trunc, float: 'f32' });
     const f64 = await compileAndLoad(c, { seq: T, truncation: trunc, float: 'f64' });
@@ -164,4 +169,138 @@ describe('TypeScript target: generated trainers', () => {
     // eslint-disable-next-line no-console
     console.log('codegen-ts: largest scaled errors vs the interpreter:\n' + Object.entries(worst).map(([k, v]) => `  ${k}: ${v}`).join('\n'));
   });
+});
+
+/*
+ * Nothing is allocated per training step (DESIGN.md: "buffers allocated once"). The check reads the
+ * generated module's AST: from the entry points that run per step (step, lossAndGrad, forward) it
+ * follows every call to a function of the module (the window functions, update, clip, bind, the
+ * batch checks...) and looks in each body for what allocates in JavaScript: `new`, array and object
+ * literals, closures (arrow functions, function expressions, nested functions), spread, template
+ * strings, and the array methods that return a new array or view (slice, subarray, map, concat...).
+ * Error paths are exempt — a `throw` and a call to a function that never returns (`rollback`) —
+ * since they run once, to report a problem.
+ */
+const ALLOCATING_METHODS = new Set(['slice', 'subarray', 'map', 'concat', 'filter', 'flatMap', 'from', 'of', 'split', 'join', 'bind', 'toString']);
+const ALLOCATING_KINDS = new Map<SyntaxKind, string>([
+  [SyntaxKind.NewExpression, 'new'],
+  [SyntaxKind.ArrayLiteralExpression, 'array literal'],
+  [SyntaxKind.ObjectLiteralExpression, 'object literal'],
+  [SyntaxKind.ArrowFunction, 'arrow function'],
+  [SyntaxKind.FunctionExpression, 'function expression'],
+  [SyntaxKind.FunctionDeclaration, 'nested function'],
+  [SyntaxKind.SpreadElement, 'spread'],
+  [SyntaxKind.SpreadAssignment, 'spread'],
+  [SyntaxKind.TemplateExpression, 'template string'],
+  [SyntaxKind.TaggedTemplateExpression, 'tagged template'],
+]);
+
+interface Allocation { readonly fn: string; readonly what: string; readonly node: Node }
+
+/** Functions of the module by name (module level and inside createTrainer). */
+function functionsOf(sf: ReturnType<Project['createSourceFile']>): Map<string, FunctionDeclaration> {
+  const fns = new Map<string, FunctionDeclaration>();
+  for (const f of sf.getDescendantsOfKind(SyntaxKind.FunctionDeclaration)) {
+    const name = f.getName();
+    if (!name) continue;
+    if (fns.has(name)) throw new Error(`two functions named ${name}: the call graph would be ambiguous`);
+    fns.set(name, f);
+  }
+  return fns;
+}
+
+/**
+ * Walk `roots` and every module function they call (outside error paths): the allocations found,
+ * the functions reached, and calls to plain identifiers that are not module functions (which the
+ * check could not follow, so they count as failures too).
+ */
+function perStepAllocations(source: string, roots: readonly string[]): { allocations: Allocation[]; reached: Set<string>; unknownCalls: string[] } {
+  const sf = new Project({ useInMemoryFileSystem: true }).createSourceFile('m.ts', source);
+  const fns = functionsOf(sf);
+  const never = new Set([...fns].filter(([, f]) => f.getReturnTypeNode()?.getText() === 'never').map(([n]) => n));
+  const allocations: Allocation[] = [], unknownCalls: string[] = [];
+  const reached = new Set<string>();
+  const queue = [...roots];
+  while (queue.length > 0) {
+    const name = queue.shift()!;
+    if (reached.has(name)) continue;
+    const fn = fns.get(name);
+    if (!fn) throw new Error(`no function ${name} in the module`);
+    reached.add(name);
+    const visit = (n: Node): void => {
+      if (Node.isThrowStatement(n)) return; // error path
+      if (Node.isCallExpression(n)) {
+        const callee = n.getExpression();
+        if (Node.isIdentifier(callee)) {
+          const target = callee.getText();
+          if (never.has(target)) return; // error path: reports and throws
+          if (fns.has(target)) queue.push(target);
+          else unknownCalls.push(`${name}: ${n.getText()}`);
+        } else if (Node.isPropertyAccessExpression(callee) && ALLOCATING_METHODS.has(callee.getName())) {
+          allocations.push({ fn: name, what: `.${callee.getName()}()`, node: n });
+        }
+      }
+      const kind = ALLOCATING_KINDS.get(n.getKind());
+      if (kind) allocations.push({ fn: name, what: kind, node: n });
+      n.forEachChild(visit);
+    };
+    fn.getBody()!.forEachChild(visit);
+  }
+  return { allocations, reached, unknownCalls };
+}
+
+const describeAllocations = (as: readonly Allocation[]) => as.map((a) => `${a.fn}: ${a.what}: ${a.node.getText().slice(0, 80)}`).join('\n');
+
+describe('TypeScript target: nothing is allocated per training step', () => {
+  it('the check finds each kind of allocation (so that finding none means something)', () => {
+    const src = [
+      'function step(): number { const a = new Float32Array(3); const b = [1, 2]; const o = { a }; const f = () => 1; helper(...b); const s = a.slice(1); const v = a.subarray(1); const m = b.map((x) => x); const t = `${s}`; function inner(): void {} return 0; }',
+      'function helper(...xs: number[]): void { const c = xs.concat(xs); unknown(c); }',
+      "function quiet(): void { if (Math.random() > 2) throw new Error(`${[1]}`); if (Math.random() > 2) fail(`${{}}`); }",
+      'function fail(why: string): never { throw new Error(why); }',
+      'function lossAndGrad(): number { quiet(); return 0; }',
+    ].join('\n');
+    const { allocations, reached, unknownCalls } = perStepAllocations(src, ['step', 'lossAndGrad']);
+    const found = allocations.map((a) => `${a.fn} ${a.what}`);
+    for (const want of [
+      'step new', 'step array literal', 'step object literal', 'step arrow function', 'step spread', 'step .slice()', 'step .subarray()',
+      'step .map()', 'step template string', 'step nested function', 'helper .concat()',
+    ]) expect(found, want).toContain(want);
+    // the error paths of `quiet` are exempt; `fail` (never returns) is not followed
+    expect(found.filter((f) => f.startsWith('quiet'))).toEqual([]);
+    expect([...reached].sort()).toEqual(['helper', 'lossAndGrad', 'quiet', 'step']);
+    expect(unknownCalls).toEqual(['helper: unknown(c)']);
+  });
+
+  const CASES: { name: string; def: CellDef; embed?: Record<string, number>; lossOn?: 'every' | 'last'; opts: CompileOptions }[] = [
+    { name: 'lstm, truncate 2:3, Adam, clip', def: lstm, opts: { seq: T, truncation: { k1: 2, k2: 3 }, optimizer: defaultOptimizer('adam'), clip: 1 } },
+    { name: 'gru, momentum, float64', def: gru, opts: { seq: T, optimizer: defaultOptimizer('momentum'), float: 'f64' } },
+    { name: 'gru, loss on the last step, truncate 2', def: gru, lossOn: 'last', opts: { seq: T, truncation: { k1: 2, k2: 2 } } },
+    { name: 'lstm, embed x: 5 (--embed x=5), SGD', def: lstm, embed: { x: 5 }, opts: { seq: T } },
+  ];
+  for (const k of CASES) {
+    it(`${k.name}: step, lossAndGrad and forward, and everything they call, allocate nothing`, () => {
+      const c = traceCell(k.def, { sizes: SIZES, batch: B, ...(k.lossOn ? { lossOn: k.lossOn } : {}), ...(k.embed ? { embed: k.embed } : {}) });
+      const source = compileTrainer(c, k.opts);
+      const { allocations, reached, unknownCalls } = perStepAllocations(source, ['step', 'lossAndGrad', 'forward']);
+      expect(allocations, describeAllocations(allocations)).toEqual([]);
+      expect(unknownCalls).toEqual([]);
+      // the check covered the per-step code: every window function, the update, clipping, the batch checks
+      const windows = [...source.matchAll(/^\s*function (window\d+)\(/gm)].map((m) => m[1]!);
+      expect(windows.length).toBeGreaterThan(0);
+      for (const f of [...windows, 'update', 'clip', 'bind', 'checkBatch', 'checkInputs', 'allFinite']) expect(reached, f).toContain(f);
+      if (k.embed) {
+        // the embedding's lookup (gather) and its gradient (scatter-add) are in the checked window
+        const w0 = functionsOf(new Project({ useInMemoryFileSystem: true }).createSourceFile('m.ts', source)).get('window0')!.getText();
+        expect(w0).toMatch(/const base = in_x\[/);
+        expect(w0).toMatch(/\[base \+ j\] \+= /);
+      }
+
+      // predict: its one allocation is the default copy, on the branch without `out`
+      const p = perStepAllocations(source, ['predict']);
+      expect(p.unknownCalls).toEqual([]);
+      expect(p.allocations.map((a) => `${a.fn} ${a.what}`), describeAllocations(p.allocations)).toEqual(['predict .slice()']);
+      expect(p.allocations[0]!.node.getFirstAncestorByKind(SyntaxKind.IfStatement)?.getExpression().getText()).toBe('out === undefined');
+    });
+  }
 });

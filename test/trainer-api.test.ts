@@ -13,7 +13,9 @@ import type { Tensor } from '../ir/tensor.ts';
 import { defaultOptimizer } from '../src/compile.ts';
 import { cell, concat, init, sigmoid, tanh } from '../src/dsl/index.ts';
 import { traceCell, type TracedCell } from '../src/dsl/trace.ts';
-import { lossAndGrad as oracleLossAndGrad, PARAM_NAMES, windowSteps, type ElmanParams } from './oracle/elman-bptt.ts';
+import {
+  lossAndGrad as oracleLossAndGrad, lossAndGradK1K2, PARAM_NAMES, windowSteps, windowStepsK1K2, type ElmanParams,
+} from './oracle/elman-bptt.ts';
 import {
   batchOf, compileAndLoad, loadEnv, randomEnv, reference, scaledErr, snapshot,
   type GenBatch, type GenModule, type GenTrainer,
@@ -27,16 +29,19 @@ const FULL = { k1: T, k2: T };
 const elmanMseLast = cell('elman_mse_last', elman.sizes, elman.step, { loss: 'mse', lossOn: 'last' });
 
 // a cell that uses the orthogonal and Xavier schemes: weight_hh is [2H, H] (two square blocks),
-// weight_xh is [H, X + H] (fewer rows than columns: its rows are orthogonal, with gain 2)
+// weight_xh is [H, X + H] (fewer rows than columns: its rows are orthogonal, with gain 2);
+// weight_id is [2H, H] with 0.5 I in each square block
 const inits = cell('inits', { X: 3, H: 4, Y: 2 }, ({ X: nx, H: nh }, { input, state, param }) => {
   const x = input('x', [nx]);
   const h = state('h', [nh]);
   const W_ih = param('weight_ih', [nh, nx], init.xavier());
   const W_hh = param('weight_hh', [2 * nh, nh], init.orthogonal());
   const W_xh = param('weight_xh', [nh, nx + nh], init.orthogonal(2));
+  const W_id = param('weight_id', [2 * nh, nh], init.scaledIdentity(0.5));
   const bias = param('bias', [nh], init.zeros());
   const [a, g] = W_hh.mv(h).split(2);
-  const h1 = tanh(W_ih.mv(x).add(a!).add(W_xh.mv(concat(x, h))).add(bias)).mul(sigmoid(g!));
+  const [u, v] = W_id.mv(h).split(2);
+  const h1 = tanh(W_ih.mv(x).add(a!).add(W_xh.mv(concat(x, h))).add(u!).add(bias)).mul(sigmoid(g!.add(v!)));
   return { next: { h: h1 }, output: h1 };
 });
 
@@ -201,6 +206,60 @@ describe('live views and state', () => {
   });
 });
 
+describe('predict into a given array', () => {
+  it('predict(inputs, out) writes the logits into out and returns it; without out, a fresh copy each call', () => {
+    const t = sgd.createTrainer({ seed: 21 }), twin = sgd.createTrainer({ seed: 21 });
+    const inputs = batchOf(cE, randomEnv(cE, T, 22, { f32: true }), 'f32').inputs;
+    const out = new Float32Array(T * B * Y).fill(NaN);
+    for (const call of [1, 2]) {
+      // the same out for both calls: the second overwrites the first, from the advanced state
+      const fresh = twin.predict(inputs);
+      const got = t.predict(inputs, out);
+      expect(got, `call ${call}`).toBe(out);
+      expect(arr(out), `call ${call}`).toEqual(arr(fresh));
+      expect(arr(t.state.h!), `call ${call}`).toEqual(arr(twin.state.h!));
+    }
+    // the default stays a copy: a new array per call that later calls leave alone
+    const a = twin.predict(inputs), kept = arr(a);
+    const b = twin.predict(inputs);
+    expect(b).not.toBe(a);
+    expect(arr(a)).toEqual(kept);
+  });
+
+  it('a float64 module writes into a Float64Array and rejects a Float32Array', async () => {
+    const mod = (await compileAndLoad(cE, { seq: T, float: 'f64' })).mod;
+    const t = mod.createTrainer({ seed: 23 }), twin = mod.createTrainer({ seed: 23 });
+    const inputs = batchOf(cE, randomEnv(cE, T, 24), 'f64').inputs;
+    const out = new Float64Array(T * B * Y);
+    expect(t.predict(inputs, out)).toBe(out);
+    expect(arr(out)).toEqual(arr(twin.predict(inputs)));
+    const before = snapshot(t);
+    expect(() => t.predict(inputs, new Float32Array(T * B * Y) as unknown as Float64Array)).toThrow(/predict: out must be a Float64Array of 32 values \[4, 2, 4\], got Float32Array of 32 values/);
+    expect(snapshot(t)).toEqual(before);
+  }, 20_000);
+
+  it("a bad out is a clear error naming 'out', the expected and the actual length; nothing changes", () => {
+    const t = sgd.createTrainer({ seed: 25 });
+    const batch = batchOf(cE, randomEnv(cE, T, 26, { f32: true }), 'f32');
+    t.lossAndGrad(batch); // nonzero grads and state
+    const n = T * B * Y;
+    const cases: [string, unknown, RegExp][] = [
+      ['too short', new Float32Array(n - 1), new RegExp(`predict: out has ${n - 1} values, expected ${n} \\[4, 2, 4\\]`)],
+      ['too long', new Float32Array(n + 3), new RegExp(`predict: out has ${n + 3} values, expected ${n}`)],
+      ['a Float64Array', new Float64Array(n), new RegExp(`predict: out must be a Float32Array of ${n} values \\[4, 2, 4\\], got Float64Array of ${n} values`)],
+      ['a plain array', new Array(n).fill(0), new RegExp(`predict: out must be a Float32Array of ${n} values.*got an array of ${n} values`)],
+      ['null', null, /predict: out must be a Float32Array.*got null/],
+    ];
+    for (const [what, out, msg] of cases) {
+      const before = snapshot(t);
+      expect(() => t.predict(batch.inputs, out as Float32Array), what).toThrow(msg);
+      expect(snapshot(t), what).toEqual(before);
+    }
+    // the inputs are checked first, as without out
+    expect(() => t.predict({ x: new Float32Array(3) }, new Float32Array(n - 1))).toThrow(/inputs\.x has 3 values/);
+  });
+});
+
 describe('seeded init', () => {
   it('is reproducible: same seed, same parameters; another seed, others; default = spec.seed', () => {
     for (const mod of [sgd, tokens, initMod]) {
@@ -273,6 +332,19 @@ describe('seeded init', () => {
       expect(Math.max(...wih.map(Math.abs))).toBeGreaterThan(0.5 * bound);
       expect(arr(t.params.bias!)).toEqual(new Array(nh).fill(0));
     }
+  });
+
+  it('scaledIdentity(0.5): 0.5 on the diagonal of each square block, 0 elsewhere, whatever the seed', () => {
+    const nh = 4;
+    for (const seed of [1, 2]) {
+      const wid = initMod.createTrainer({ seed }).params.weight_id!;
+      expect(wid.length).toBe(2 * nh * nh);
+      // weight_id [2H, H]: row r, column j is in block floor(r / H) at (r mod H, j)
+      for (let r = 0; r < 2 * nh; r++) {
+        for (let j = 0; j < nh; j++) expect(wid[r * nh + j], `weight_id (${r}, ${j})`).toBe(r % nh === j ? 0.5 : 0);
+      }
+    }
+    expect(initMod.spec.params.weight_id).toEqual([2 * nh, nh]);
   });
 
   it('embedding ~ N(0, 1) (nn.Embedding)', () => {
@@ -424,6 +496,104 @@ describe('truncated BPTT in step: an update after each window (vs the hand-writt
       let apart = 0;
       for (const n of PARAM_NAMES) apart = Math.max(apart, scaledErr(p[n].map((_, i) => start[n][i]! - LR * lg.grads[n][i]!), p[n]));
       expect(apart).toBeGreaterThan(1e-3);
+    }, 20_000);
+  }
+
+  /*
+   * The general form k1:k2 (DESIGN.md, "Truncation"): windows end every k1 steps and reach k2 - k1
+   * steps of history back; in step, each window updates the parameters, and the next window re-runs
+   * its history at the new parameters from the state the window before handed on.
+   * Tolerances: in float64 the generated code and the oracle do the same arithmetic up to the order
+   * of the sums (about 1e-16 relative per operation, 1e-15 over a window); four SGD updates with
+   * lr 0.5 and two calls compound that to a measured ~1e-15. We allow 1e-12 of each tensor's scale
+   * (scaledErr with a 1e-9 floor): 1000x the measured error, while a window that ran over the wrong
+   * steps, lost its history or started from the wrong state moves a parameter by > 1e-3 (checked below).
+   * float32: the trainer stores every value in float32 (2^-24 per store) against the oracle's float64,
+   * so 1e-4 as in the other float32 tests.
+   */
+  const GENERAL: { spec: string; float: 'f64' | 'f32'; windows: [number, number, number][] }[] = [
+    // [first step run, first loss step, end]
+    { spec: '2:3', float: 'f64', windows: [[0, 0, 2], [1, 2, 4], [3, 4, 6], [5, 6, 7]] },
+    { spec: '3:5', float: 'f64', windows: [[0, 0, 3], [1, 3, 6], [4, 6, 7]] },
+    // more history (3 steps) than steps per window (2): the second window starts at 0 again, from h0
+    { spec: '2:5', float: 'f64', windows: [[0, 0, 2], [0, 2, 4], [1, 4, 6], [3, 6, 7]] },
+    { spec: '2:3', float: 'f32', windows: [[0, 0, 2], [1, 2, 4], [3, 4, 6], [5, 6, 7]] },
+  ];
+  for (const { spec, float, windows: shape } of GENERAL) {
+    it(`${float}: truncate ${spec} over T = ${T7}: lossAndGrad and two steps equal the k1:k2 oracle with SGD per window`, async () => {
+      const [k1, k2] = spec.split(':').map(Number) as [number, number];
+      const cell7 = c();
+      const mod = (await compileAndLoad(cell7, { seq: T7, truncation: { k1, k2 }, float, optimizer: defaultOptimizer('sgd', LR) })).mod;
+      expect(mod.spec.truncate).toEqual({ k1, k2 });
+      const t = mod.createTrainer({ seed: 12 });
+      const rand = rng(100 + k2);
+      const round = (v: number) => (float === 'f32' ? Math.fround(v) : v);
+      const x = Float64Array.from({ length: T7 * b2 * x3 }, () => round(2 * rand() - 1));
+      const targets = Int32Array.from({ length: T7 * b2 }, () => Math.floor(rand() * y3));
+      const h0 = Float64Array.from({ length: b2 * h4 }, () => round(rand() - 0.5));
+      t.state.h!.set(h0);
+      const start = Object.fromEntries(PARAM_NAMES.map((n) => [n, Float64Array.from(t.params[n]!)])) as unknown as ElmanParams;
+      const F = float === 'f32' ? Float32Array : Float64Array;
+      const batch: GenBatch = { inputs: { x: F.from(x) }, targets };
+      const tol = float === 'f32' ? 1e-4 : 1e-12, floor = float === 'f32' ? 1e-3 : 1e-9;
+      const close = (a: ArrayLike<number>, b: ArrayLike<number>) => scaledErr(a, b, floor);
+      const errs: number[] = [];
+      const expectClose = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
+        const e = close(a, b);
+        errs.push(e);
+        expect(e, what).toBeLessThan(tol);
+      };
+
+      // lossAndGrad: the windows' contributions at fixed parameters, summed; the final state
+      const lg = lossAndGradK1K2(start, x, targets, h0, { k1, k2 });
+      expectClose([t.lossAndGrad(batch)], [lg.loss], 'lossAndGrad loss');
+      for (const n of PARAM_NAMES) expectClose(t.grads[n]!, lg.grads[n], `lossAndGrad grad ${n}`);
+      expectClose(t.state.h!, lg.h, 'lossAndGrad state');
+      expect(arr(t.exportParams())).toEqual(PARAM_NAMES.flatMap((n) => arr(F.from(start[n]))));
+      // the oracle's step form, with no update, sums to the same (its windows are lossAndGradK1K2's)
+      const fixed = windowStepsK1K2(start, x, targets, h0, { k1, k2 });
+      expect(fixed.map((w) => [w.start, w.lossFrom, w.end])).toEqual(shape);
+      for (const n of PARAM_NAMES) {
+        const sum = new Float64Array(lg.grads[n].length);
+        for (const w of fixed) for (let i = 0; i < sum.length; i++) sum[i] += (w.grads[n][i]! * (w.end - w.lossFrom)) / T7;
+        expect(scaledErr(sum, lg.grads[n], 1e-9), `oracle: windows sum to lossAndGradK1K2, ${n}`).toBeLessThan(1e-13);
+      }
+
+      // step, twice from the carried state: SGD after each window, from that window's mean loss
+      t.state.h!.set(h0);
+      const p = Object.fromEntries(PARAM_NAMES.map((n) => [n, Float64Array.from(start[n])])) as unknown as ElmanParams;
+      const sgdUpdate = (g: Record<string, Float64Array>) => {
+        for (const n of PARAM_NAMES) for (let i = 0; i < p[n].length; i++) p[n][i] -= LR * g[n]![i]!;
+      };
+      let h: Float64Array = h0;
+      for (const call of [1, 2]) {
+        const ws = windowStepsK1K2(p, x, targets, h, { k1, k2 }, sgdUpdate);
+        const wantLoss = ws.reduce((s, w) => s + w.loss * (w.end - w.lossFrom), 0) / T7;
+        h = ws[ws.length - 1]!.carry;
+        expectClose([t.step(batch)], [wantLoss], `step ${call}: loss`);
+        for (const n of PARAM_NAMES) expectClose(t.params[n]!, p[n], `step ${call}: param ${n}`);
+        expectClose(t.state.h!, h, `step ${call}: state`);
+      }
+      // eslint-disable-next-line no-console
+      console.log(`truncate ${spec} ${float}: largest scaled error vs the oracle ${Math.max(...errs).toExponential(2)}`);
+
+      // the test discriminates: windows of k1 without history (truncate k1), or one update per
+      // call with lossAndGrad's gradient, land elsewhere
+      const apart = (q: ElmanParams) => Math.max(...PARAM_NAMES.map((n) => close(q[n], p[n])));
+      const copy = () => Object.fromEntries(PARAM_NAMES.map((n) => [n, Float64Array.from(start[n])])) as unknown as ElmanParams;
+      const q1 = copy(), q2 = copy();
+      let h1: Float64Array = h0, h2: Float64Array = h0;
+      for (const _ of [1, 2]) {
+        const ws = windowSteps(q1, x, targets, h1, { k: k1 }, (g) => {
+          for (const n of PARAM_NAMES) for (let i = 0; i < q1[n].length; i++) q1[n][i] -= LR * g[n][i]!;
+        });
+        h1 = ws[ws.length - 1]!.h;
+        const once = lossAndGradK1K2(q2, x, targets, h2, { k1, k2 });
+        for (const n of PARAM_NAMES) for (let i = 0; i < q2[n].length; i++) q2[n][i] -= LR * once.grads[n][i]!;
+        h2 = once.h;
+      }
+      expect(apart(q1)).toBeGreaterThan(1e-3);
+      expect(apart(q2)).toBeGreaterThan(1e-3);
     }, 20_000);
   }
 });
@@ -654,6 +824,33 @@ describe('a non-finite loss in step: an error, and parameters, optimizer state a
 });
 
 describe('float64 modules', () => {
+  it("spec: dense inputs and regression targets say 'f64' (and accept f32 too); tokens and classes stay i32", async () => {
+    const e64 = (await compileAndLoad(cE, { seq: T, float: 'f64' })).mod;
+    const m64 = (await compileAndLoad(cMse, { seq: T, float: 'f64' })).mod;
+    expect(e64.spec.inputs.x).toEqual({ dtype: 'f64', accepts: ['f64', 'f32'], shape: [T, B, X] });
+    expect(e64.spec.target).toEqual({ dtype: 'i32', shape: [T, B], classes: Y });
+    expect(m64.spec.inputs.x).toEqual({ dtype: 'f64', accepts: ['f64', 'f32'], shape: [T, B, X] });
+    expect(m64.spec.target).toEqual({ dtype: 'f64', accepts: ['f64', 'f32'], shape: [B, Y] });
+    // the float32 modules say f32 and accept only that
+    expect(sgd.spec.inputs.x).toEqual({ dtype: 'f32', accepts: ['f32'], shape: [T, B, X] });
+    expect(mse.spec.target).toEqual({ dtype: 'f32', accepts: ['f32'], shape: [B, Y] });
+    // what the spec says is what the batch checks take: every accepted dtype passes, others fail
+    const ARR = { f32: Float32Array, f64: Float64Array } as const;
+    const env = randomEnv(cMse, T, 81, { f32: true });
+    for (const [mod, spec] of [[m64, m64.spec], [mse, mse.spec]] as const) {
+      const t = mod.createTrainer();
+      const x = env.x!.data, y = env.target!.data;
+      for (const dt of ['f32', 'f64'] as const) {
+        const batch = { inputs: { x: ARR[dt].from(x) }, targets: ARR[dt].from(y) };
+        const accepted = spec.inputs.x!.accepts!.includes(dt) && spec.target.accepts!.includes(dt);
+        if (accepted) expect(Number.isFinite(t.lossAndGrad(batch)), `${spec.float} module, ${dt} batch`).toBe(true);
+        else expect(() => t.lossAndGrad(batch), `${spec.float} module, ${dt} batch`).toThrow(/must be a Float32Array of/);
+      }
+      expect(spec.inputs.x!.dtype).toBe(spec.float);
+      expect(spec.target.dtype).toBe(spec.float);
+    }
+  }, 20_000);
+
   it('take dense inputs as Float64Array or Float32Array, and reject other arrays', async () => {
     const mod = (await compileAndLoad(cE, { seq: T, float: 'f64' })).mod;
     const t = mod.createTrainer();

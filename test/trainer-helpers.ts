@@ -25,7 +25,7 @@ export interface GenTrainer {
   hyper: { lr: number; momentum: number; beta1: number; beta2: number; eps: number; clip: number | null };
   lossAndGrad(batch: GenBatch): number;
   step(batch: GenBatch): number;
-  predict(inputs: Record<string, FloatArray | Int32Array>): FloatArray;
+  predict(inputs: Record<string, FloatArray | Int32Array>, out?: FloatArray): FloatArray;
   resetState(): void;
   saveParams(): string;
   loadParams(json: string): void;
@@ -52,8 +52,9 @@ export interface GenSpec {
   float: 'f32' | 'f64';
   loss: 'ce' | 'mse';
   lossOn: 'every' | 'last';
-  inputs: Record<string, { dtype: 'f32' | 'i32'; shape: number[]; vocab?: number }>;
-  target: { dtype: 'f32' | 'i32'; shape: number[]; classes?: number };
+  /** Dense arrays: `dtype` is the module's float type, `accepts` every float type its checks take. */
+  inputs: Record<string, { dtype: 'f32' | 'f64' | 'i32'; shape: number[]; vocab?: number; accepts?: ('f32' | 'f64')[] }>;
+  target: { dtype: 'f32' | 'f64' | 'i32'; shape: number[]; classes?: number; accepts?: ('f32' | 'f64')[] };
   params: Record<string, number[]>;
   state: Record<string, number[]>;
   optimizer: { kind: string; lr: number; momentum: number; beta1: number; beta2: number; eps: number };

@@ -136,8 +136,10 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig): s
   // ---- the module ----
   const project = new Project({ useInMemoryFileSystem: true });
   const sf = project.createSourceFile('trainer.ts', '', { overwrite: true });
+  // dense arrays: the module's float type; a float64 module also takes Float32Array (widened exactly)
+  const dense = { dtype: cfg.float, accepts: cfg.float === 'f32' ? ['f32'] : ['f64', 'f32'] };
   const inputsSpec = Object.fromEntries(
-    c.inputs.map((i) => [i.name, i.kind === 'tokens' ? { dtype: 'i32', shape: [T, B], vocab: i.vocab } : { dtype: 'f32', shape: [T, B, ...i.shape] }]),
+    c.inputs.map((i) => [i.name, i.kind === 'tokens' ? { dtype: 'i32', shape: [T, B], vocab: i.vocab } : { ...dense, shape: [T, B, ...i.shape] }]),
   );
   const targetShape = every ? [T, ...targetStep] : targetStep;
   const spec = {
@@ -150,7 +152,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig): s
     loss: c.loss,
     lossOn: c.lossOn,
     inputs: inputsSpec,
-    target: c.target.kind === 'class' ? { dtype: 'i32', shape: targetShape, classes: c.target.classes } : { dtype: 'f32', shape: targetShape },
+    target: c.target.kind === 'class' ? { dtype: 'i32', shape: targetShape, classes: c.target.classes } : { ...dense, shape: targetShape },
     params: Object.fromEntries(params.map((p) => [p.name, p.shape])),
     state: Object.fromEntries(states.map((s) => [s.name, s.shape])),
     optimizer: cfg.optimizer,
@@ -163,7 +165,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig): s
     '// A standalone module: no imports. See `spec` for the shapes it was compiled for.',
     `// Scratch memory: ${kib(memory.arenaSize)} in one arena (${kib(memory.separateSize)} as separate buffers).`,
   ]);
-  sf.addVariableStatement({ isExported: true, declarationKind: VariableDeclarationKind.Const, docs: ['What this module was compiled for: sizes, batch, sequence length, shapes of inputs, target, parameters and state.'], declarations: [{ name: 'spec', initializer: `${JSON.stringify(spec, null, 2)} as const` }] });
+  sf.addVariableStatement({ isExported: true, declarationKind: VariableDeclarationKind.Const, docs: ["What this module was compiled for: sizes, batch, sequence length, shapes of inputs, target, parameters and state. A dense input's or target's `dtype` is the module's float type and `accepts` lists every float type its checks take."], declarations: [{ name: 'spec', initializer: `${JSON.stringify(spec, null, 2)} as const` }] });
   const floatT = F;
   const denseT = cfg.float === 'f32' ? 'Float32Array' : 'Float32Array | Float64Array';
   sf.addTypeAlias({ isExported: true, name: 'Inputs', type: `{ ${c.inputs.map((i) => `${i.name}: ${i.kind === 'tokens' ? 'Int32Array' : denseT}`).join('; ')} }` });
@@ -184,7 +186,13 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig): s
     { name: 'hyper', type: '{ lr: number; momentum: number; beta1: number; beta2: number; eps: number; clip: number | null }', docs: ['Optimizer settings; may be changed between steps.'] },
     { name: 'lossAndGrad', type: '(batch: Batch) => number', docs: ['Forward and backward over the batch; fills grads, returns the mean loss; changes no parameter.'] },
     { name: 'step', type: '(batch: Batch) => number', docs: ['lossAndGrad, then clipping and an update per truncation window; returns the mean loss.'] },
-    { name: 'predict', type: `(inputs: Inputs) => ${floatT}`, docs: [`Logits [T, B, ${Y}] for every step, from and advancing the state.`] },
+    {
+      name: 'predict',
+      type: `(inputs: Inputs, out?: ${floatT}) => ${floatT}`,
+      docs: [
+        `Logits [T, B, ${Y}] = [${T}, ${B}, ${Y}] for every step, from and advancing the state. Returns a fresh ${floatT} each call, or, given \`out\` (a ${floatT} of ${T * B * Y} values), writes the logits into it and returns it: an inference loop then allocates nothing.`,
+      ],
+    },
     { name: 'resetState', type: '() => void' },
     { name: 'saveParams', type: '() => string', docs: ['Parameters as JSON.'] },
     { name: 'loadParams', type: '(json: string) => void', docs: ['Parameters from saveParams() JSON; checked whole before anything changes.'] },
@@ -271,11 +279,20 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig): s
         w.writeLine('if (norm > hyper.clip) for (let i = 0; i < G.length; i++) G[i] *= hyper.clip / norm;');
       });
       w.blankLine();
-      w.write(`function predict(inputs: Inputs): ${F}`).block(() => {
+      const nLogits = T * B * Y, logitsShape = `[${T}, ${B}, ${Y}]`;
+      w.writeLine(`/** Logits ${logitsShape} (T, B, Y): a fresh copy, or written into \`out\` and returned (no allocation). */`);
+      w.write(`function predict(inputs: Inputs, out?: ${F}): ${F}`).block(() => {
         w.writeLine('checkInputs(inputs);');
+        // checked before the forward pass: a bad \`out\` leaves the state as it was
+        w.write('if (out !== undefined)').block(() => {
+          w.writeLine(`if (!(out instanceof ${F})) throw new TypeError(\`predict: out must be a ${F} of ${nLogits} values ${logitsShape}, got \${describe(out)}\`);`);
+          w.writeLine(`if (out.length !== ${nLogits}) throw new RangeError(\`predict: out has \${out.length} values, expected ${nLogits} ${logitsShape}\`);`);
+        });
         c.inputs.forEach((i) => w.writeLine(`in_${i.name} = inputs.${i.name};`));
         w.writeLine('forward();');
-        w.writeLine(`return ${logitsView!.buf}.slice(${logitsView!.off}, ${plus(logitsView!.off, T * B * Y)});`);
+        w.writeLine(`if (out === undefined) return ${logitsView!.buf}.slice(${logitsView!.off}, ${plus(logitsView!.off, nLogits)});`);
+        emitCopy(w, logitsView!, { buf: 'out', off: '0' }, nLogits);
+        w.writeLine('return out;');
       });
       w.blankLine();
       w.write('return').block(() => {

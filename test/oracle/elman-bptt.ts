@@ -287,3 +287,70 @@ export function lossAndGradK1K2(params: ElmanParams, x: Float64Array, targets: A
   }
   return { loss: lossSum / (d.T * d.B), grads, dh0, h: hs[d.T]! };
 }
+
+export interface K1K2WindowResult {
+  /** First step run (from the carried state); the window back-propagates steps [start, end). */
+  readonly start: number;
+  /** Steps [lossFrom, end) carry the window's loss (lossFrom is the previous window's end). */
+  readonly lossFrom: number;
+  readonly end: number;
+  /** Mean loss over the window's (end - lossFrom) * B loss positions. */
+  readonly loss: number;
+  /** Gradient of that window mean (fresh arrays), at the parameters the window ran with. */
+  readonly grads: ElmanGrads;
+  /** The state handed to the next window (at its first step), or the final state after the last. */
+  readonly carry: Float64Array;
+}
+
+/**
+ * TBPTT(k1, k2) with `step` semantics: window after window, each runs forward from the state
+ * carried to its first step, with the parameters as they are now (after the earlier windows'
+ * updates), computes the mean loss of its loss steps and its gradient inside itself only, hands
+ * the next window the state at that window's first step (taken from this forward pass, before the
+ * update, without gradient), and then `update` (if given) may change `params` in place.
+ *
+ * Windows are as in `lossAndGradK1K2`: ends at every multiple of k1 below T and at T; with
+ * previous end p, a window runs [max(0, p - (k2 - k1)), e) (from step 0 when k2 >= T). The
+ * k2 - k1 steps of history before p are therefore run twice: once as loss steps of the window
+ * before (at its parameters), once as history here, recomputed at the updated parameters from
+ * the state carried to them. With no update, every window sees the same parameters and the
+ * windows' contributions sum to `lossAndGradK1K2` (each weighted by its share of the positions).
+ */
+export function windowStepsK1K2(
+  params: ElmanParams, x: Float64Array, targets: ArrayLike<number>, h0: Float64Array, opts: { k1: number; k2: number },
+  update?: (grads: ElmanGrads, w: K1K2WindowResult) => void,
+): K1K2WindowResult[] {
+  const d = dimsOf(params, x, targets, h0);
+  const { k1, k2 } = opts;
+  if (!(k1 >= 1 && k2 >= k1)) throw new Error('elman oracle: need 1 <= k1 <= k2');
+  const ends: number[] = [];
+  for (let e = k1; e < d.T; e += k1) ends.push(e);
+  ends.push(d.T);
+  const startAfter = (p: number) => (k2 >= d.T ? 0 : Math.max(0, p - (k2 - k1)));
+  const out: K1K2WindowResult[] = [];
+  let h: Float64Array = new Float64Array(h0); // the state at the next window's first step
+  let prev = 0;
+  ends.forEach((e, i) => {
+    const start = startAfter(prev);
+    // forward over [start, e) from the carried state, states stored: hs[t] is the state before step t
+    const hs: Float64Array[] = [];
+    hs[start] = h;
+    let lossSum = 0;
+    const dy = new Float64Array(d.B * d.Y);
+    for (let t = start; t < e; t++) {
+      hs[t + 1] = new Float64Array(d.B * d.H);
+      cellForward(params, d, x, t, hs[t]!, hs[t + 1]!);
+      if (t >= prev) lossSum += lossForward(params, d, hs[t + 1]!, targets, t, 1, dy);
+    }
+    const positions = (e - prev) * d.B;
+    const grads = zeroGrads(params);
+    backwardSpan(params, d, x, targets, hs, start, e, prev, 1 / positions, grads);
+    const carry = new Float64Array(hs[i + 1 < ends.length ? startAfter(e) : e]!);
+    const w: K1K2WindowResult = { start, lossFrom: prev, end: e, loss: lossSum / positions, grads, carry };
+    out.push(w);
+    h = carry;
+    prev = e;
+    update?.(grads, w);
+  });
+  return out;
+}

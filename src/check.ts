@@ -3,11 +3,13 @@
  * 1. the autodiff graph of the whole sequence (Scan VJP included) against central finite
  *    differences, without truncation (a truncated gradient is, by design, not the derivative);
  * 2. the generated trainer's lossAndGrad (with the requested truncation, compiled for f64)
- *    against the reference interpreter on the same graph.
+ *    against the reference interpreter on the same graph;
+ * and the loop itself: that graph (its forward and reverse Scans) against its full unrolling.
  */
 import { gradcheck, randomInputs, relError } from '../ir/gradcheck.ts';
 import { evaluate } from '../ir/interpret.ts';
 import { differentiate } from '../ir/passes/differentiate.ts';
+import { unroll } from '../ir/passes/unroll.ts';
 import type { Tensor } from '../ir/tensor.ts';
 import { verifiedPass } from '../ir/verify.ts';
 import { compileTrainer } from './compile.ts';
@@ -18,6 +20,7 @@ import { importGenerated } from './run-module.ts';
 export interface CheckReport {
   readonly finiteDifferences: { maxRelError: number; worst: string; checked: number };
   readonly generatedCode: { maxRelError: number; worst: string };
+  readonly unrolled: { maxRelError: number; worst: string };
 }
 
 interface GeneratedTrainer {
@@ -39,7 +42,16 @@ export async function checkCell(c: TracedCell, seq: number, truncation: Truncati
   const fd = gradcheck(full, 'loss', wrt, env, { perInput: opts.perInput ?? 8 });
 
   const g = sequenceGraph(c, seq, truncation);
-  const ref = evaluate(verifiedPass('differentiate', differentiate, g, { loss: 'loss', wrt }), env);
+  const grad = verifiedPass('differentiate', differentiate, g, { loss: 'loss', wrt });
+  const ref = evaluate(grad, env);
+  const flat = evaluate(verifiedPass('unroll', unroll, grad), env);
+  let unrolledWorst = 0, unrolledWhere = '';
+  for (const [name, t] of Object.entries(ref)) {
+    t.data.forEach((v, i) => {
+      const e = relError(flat[name]!.data[i]!, v);
+      if (e > unrolledWorst) [unrolledWorst, unrolledWhere] = [e, `${name}[${i}]: unrolled ${flat[name]!.data[i]}, scan ${v}`];
+    });
+  }
   const mod = await importGenerated<{ createTrainer(): GeneratedTrainer }>(compileTrainer(c, { seq, truncation, float: 'f64' }));
   const t = mod.createTrainer();
   for (const p of c.params) t.params[p.name]!.set(env[p.name]!.data);
@@ -55,5 +67,5 @@ export async function checkCell(c: TracedCell, seq: number, truncation: Truncati
       if (e > worst) [worst, where] = [e, `${p.name}[${i}]: generated ${a[i]}, reference ${b[i]}`];
     }
   }
-  return { finiteDifferences: fd, generatedCode: { maxRelError: worst, worst: where } };
+  return { finiteDifferences: fd, generatedCode: { maxRelError: worst, worst: where }, unrolled: { maxRelError: unrolledWorst, worst: unrolledWhere } };
 }

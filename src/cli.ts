@@ -34,7 +34,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     return await command.run(values as Record<string, unknown>, positionals);
   } catch (e) {
     if (e instanceof RnncError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`rnnc ${name}: ${(e as Error).message}`);
+      // one line: Node's parseArgs explains some mistakes over several
+      console.error(`rnnc ${name}: ${(e as Error).message.replace(/\s*\n\s*/g, ' ')}`);
       return 1;
     }
     console.error(`rnnc ${name}: internal error: ${(e as Error).message}${process.env.RNNC_DEBUG ? `\n${(e as Error).stack}` : ' (set RNNC_DEBUG=1 for the stack)'}`);

@@ -1,6 +1,6 @@
 import { RnncError } from '../../ir/error.ts';
 import { defaultOptimizer, type OptimizerSpec } from '../../codegen/ts/runtime.ts';
-import { writeAtomic } from '../write.ts';
+import { checkExtension, checkOutputPath, writeAtomic } from '../write.ts';
 import { cellOptions, cellOptionsHelp, loadJob, positiveInt, type Command, type Values } from './common.ts';
 
 export const optimizerOptions = {
@@ -50,11 +50,14 @@ ${optimizerHelp}`,
   options: { ...cellOptions, ...optimizerOptions, out: { type: 'string', short: 'o' } },
   async run(values, positionals) {
     if (typeof values.out !== 'string') throw new RnncError('missing -o <trainer.ts>');
+    // the output path first: a bad one fails before any work, and nothing is written
+    checkExtension(values.out, ['.ts', '.mts']);
+    checkOutputPath(values.out);
     const job = await loadJob(values, positionals, { batch: 32, seq: 32 });
     // loaded on use: code generation pulls in ts-morph and TypeScript, which other commands do not need
     const { compileTrainer } = await import('../compile.ts');
     const source = compileTrainer(job.cell, { seq: job.seq, truncation: job.truncation, ...optimizerFrom(values) });
-    writeAtomic(values.out, source, ['.ts', '.mts']);
+    writeAtomic(values.out, source);
     console.error(`rnnc: wrote ${values.out} (${job.cell.def.name}: batch ${job.cell.batch}, seq ${job.seq}, ${source.length} bytes)`);
     return 0;
   },

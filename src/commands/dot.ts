@@ -1,5 +1,6 @@
 import { RnncError } from '../../ir/error.ts';
-import { checkOutputPath, formatOf, renderDot, writeFileAtomic } from '../../codegen/dot/render.ts';
+import { formatOf, renderDot } from '../../codegen/dot/render.ts';
+import { checkOutputPath, writeAtomic } from '../write.ts';
 import { cellDot, isView, VIEWS } from '../../codegen/dot/views.ts';
 import { cellOptions, cellOptionsHelp, loadJob, type Command } from './common.ts';
 
@@ -55,7 +56,7 @@ ${cellOptionsHelp.replace('%BATCH%', '1').replace('%SEQ%', '4')}`,
     }
     const text = await renderDot(dot, format);
     if (out === undefined) process.stdout.write(text);
-    else writeFileAtomic(out, text);
+    else writeAtomic(out, text);
     return 0;
   },
 };

@@ -15,6 +15,7 @@ import { verifyGraph } from '../ir/verify.ts';
 import { traceCell, stepLossGraph } from '../src/dsl/trace.ts';
 import { parseTruncation, sequenceGraph } from '../src/layout.ts';
 import { cellNames, cells, inputsFor, SMALL, traceSmall, vjpCheck } from './helpers.ts';
+import gain from './cells/good/gain.ts';
 import tagger from './cells/good/tagger.ts';
 
 const x = b.arg('x', 'f64', [2, 3], 'input');
@@ -199,5 +200,16 @@ describe('a cell with its own token lookup beside a dense input (test/cells/good
   it('VJP identity w.r.t. params, state and the dense input', () => {
     const g = sequenceGraph(c, 4, parseTruncation(undefined, 4));
     expect(vjpCheck(g, ['loss', 'h'], floatInputsOf(c), inputsFor(g, 42, 4), 42)).toBeLessThan(1e-6);
+  });
+});
+
+describe('scalars against vectors (test/cells/good/gain.ts): a learned gain [] and a per-example scalar', () => {
+  it('gradcheck and VJP identity through the Scan (T = 4), the gain included', () => {
+    const c = traceCell(gain, { sizes: SMALL, batch: 3 });
+    expect(c.params.find((p) => p.name === 'alpha')!.shape).toEqual([]);
+    const g = sequenceGraph(c, 4, parseTruncation(undefined, 4));
+    const r = gradcheck(g, 'loss', floatInputsOf(c), inputsFor(g, 51), { perInput: ALL });
+    expect(r.maxRelError, r.worst).toBeLessThan(1e-6);
+    expect(vjpCheck(g, ['loss', 'h'], floatInputsOf(c), inputsFor(g, 52), 52)).toBeLessThan(1e-6);
   });
 });

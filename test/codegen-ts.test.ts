@@ -12,6 +12,7 @@ import gru from '../examples/cells/gru.ts';
 import irnn from '../examples/cells/irnn.ts';
 import lstm from '../examples/cells/lstm.ts';
 import mgu from '../examples/cells/mgu.ts';
+import gain from './cells/good/gain.ts';
 import tagger from './cells/good/tagger.ts';
 import { compileTrainer, defaultOptimizer, type CompileOptions } from '../src/compile.ts';
 import { cell, type CellDef } from '../src/dsl/cell.ts';
@@ -64,6 +65,8 @@ const CONFIGS: readonly Config[] = [
   { name: 'elman, loss on the last step, truncate 2', def: elman, lossOn: 'last', truncate: '2' },
   // token ids looked up by the cell itself, beside a dense input
   { name: 'tagger: tokens, lookup and a dense input', def: tagger, sizes: { V: 5, E: 2, F: 2, H: 3, Y: 4 }, truncate: '3' },
+  // a scalar parameter and a per-example scalar, broadcast against vectors
+  { name: 'gain: scalars against vectors', def: gain, sizes: { X: 2, H: 3, Y: 4 } },
 ];
 
 // one type-checking project for every generated module (the lib files are parsed once)

@@ -2,9 +2,9 @@
 import * as b from '../../ir/build.ts';
 import { fmtShape, RnncError, type Site } from '../../ir/error.ts';
 import type { Node } from '../../ir/node.ts';
-import type { Init } from './init.ts';
+import { init as initHelpers, type Init } from './init.ts';
 import { callerSite } from './site.ts';
-import { Tensor } from './tensor.ts';
+import { describe, isPlainObject, Tensor } from './tensor.ts';
 
 export type SizeDecl = Record<string, number | null>;
 export type Sizes<S extends SizeDecl> = { readonly [K in keyof S]: number };
@@ -46,25 +46,66 @@ export interface CellDef {
 }
 
 export function cell<S extends SizeDecl>(name: string, sizes: S, step: (sizes: Sizes<S>, ctx: StepContext) => StepResult, options: CellOptions = {}): CellDef {
-  return { kind: 'rnnc-cell', name, sizes, step: step as CellDef['step'], options, site: callerSite() };
+  const site = callerSite();
+  checkCellArgs(name, sizes, step, options, site);
+  return { kind: 'rnnc-cell', name, sizes, step: step as CellDef['step'], options, site };
 }
 
+/** A size's name, as `--size NAME=N` can bind it. */
+const SIZE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Each option: which values it takes, and how an error message says so. */
+const OPTIONS: { readonly [K in keyof Required<CellOptions>]: { readonly ok: (v: unknown) => boolean; readonly expects: string } } = {
+  readout: { ok: (v) => v === 'linear' || typeof v === 'function', expects: "'linear' or a function (sizes, { param }, output) => logits" },
+  loss: { ok: (v) => v === 'ce' || v === 'mse', expects: "'ce' or 'mse'" },
+  lossOn: { ok: (v) => v === 'every' || v === 'last', expects: "'every' or 'last'" },
+};
+
+/** `cell(...)`'s arguments, checked where the cell is defined: a cell file may be plain JavaScript. */
+function checkCellArgs(name: unknown, sizes: unknown, step: unknown, options: unknown, site: Site | undefined): void {
+  // the name lands in generated comments and titles: one printable line
+  if (typeof name !== 'string' || name.trim() === '' || /[\u0000-\u001f\u007f]/.test(name)) {
+    throw new RnncError(`cell: the name must be a non-empty string on one line, got ${describe(name)}`, site);
+  }
+  const what = `cell '${name}'`;
+  if (!isPlainObject(sizes)) throw new RnncError(`${what}: sizes must be an object such as { X: 16, H: null } (null: bound when compiling), got ${describe(sizes)}`, site);
+  for (const [k, v] of Object.entries(sizes)) {
+    if (!SIZE_NAME.test(k)) throw new RnncError(`${what}: bad size name ${JSON.stringify(k)}: use letters, digits and _`, site);
+    if (v !== null) checkSize(k, v, site);
+  }
+  if (typeof step !== 'function') throw new RnncError(`${what}: the step must be a function (sizes, { input, tokens, state, param }) => { next, output }, got ${describe(step)}`, site);
+  if (!isPlainObject(options)) throw new RnncError(`${what}: options must be an object { readout?, loss?, lossOn? }, got ${describe(options)}`, site);
+  for (const [k, v] of Object.entries(options)) {
+    if (!Object.hasOwn(OPTIONS, k)) throw new RnncError(`${what}: unknown option '${k}': the options are ${Object.keys(OPTIONS).join(', ')}`, site);
+    const { ok, expects } = OPTIONS[k as keyof CellOptions];
+    if (v !== undefined && !ok(v)) throw new RnncError(`${what}: option '${k}' must be ${expects}, got ${describe(v)}`, site);
+  }
+}
+
+function checkSize(name: string, value: unknown, site: Site | undefined): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new RnncError(`size '${name}' must be a positive integer, got ${typeof value === 'number' ? value : describe(value)}`, site);
+  }
+  return value;
+}
+
+/** What `cell(...)` returns, checked structurally: a file could export a look-alike. */
 export function isCellDef(x: unknown): x is CellDef {
-  return typeof x === 'object' && x !== null && (x as CellDef).kind === 'rnnc-cell';
+  if (typeof x !== 'object' || x === null) return false;
+  const d = x as Partial<Record<keyof CellDef, unknown>>;
+  return d.kind === 'rnnc-cell' && typeof d.name === 'string' && isPlainObject(d.sizes) && typeof d.step === 'function' && isPlainObject(d.options);
 }
 
 /** Check the size bindings: every size known, bound, a positive integer. */
 export function bindSizes(def: CellDef, overrides: Readonly<Record<string, number>> = {}): Record<string, number> {
   const bound: Record<string, number> = {};
   for (const [k, v] of Object.entries(overrides)) {
-    if (!(k in def.sizes)) throw new RnncError(`unknown size '${k}': cell '${def.name}' declares ${Object.keys(def.sizes).join(', ') || 'no sizes'}`, def.site);
+    if (!Object.hasOwn(def.sizes, k)) throw new RnncError(`unknown size '${k}': cell '${def.name}' declares ${Object.keys(def.sizes).join(', ') || 'no sizes'}`, def.site);
     bound[k] = v;
   }
   for (const [k, v] of Object.entries(def.sizes)) {
     const value = bound[k] ?? v;
     if (value === null || value === undefined) throw new RnncError(`size '${k}' is not bound: give it a value (--size ${k}=N)`, def.site);
-    if (!Number.isInteger(value) || value <= 0) throw new RnncError(`size '${k}' must be a positive integer, got ${value}`, def.site);
-    bound[k] = value;
+    bound[k] = checkSize(k, value, def.site);
   }
   return bound;
 }
@@ -105,10 +146,28 @@ export function sizeProxy(def: CellDef, bound: Record<string, number>): Readonly
 }
 
 export function checkShape(what: string, shape: readonly number[], site: Site | undefined): number[] {
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new RnncError(`${what}: shape ${Array.isArray(shape) ? fmtShape(shape) : String(shape)} must be positive integers`, site);
+  if (!Array.isArray(shape)) throw new RnncError(`${what}: the shape must be an array of sizes such as [H, X], got ${describe(shape)}`, site);
+  const bad = shape.findIndex((d) => !Number.isInteger(d) || d <= 0);
+  if (bad >= 0) {
+    const d: unknown = shape[bad];
+    throw new RnncError(`${what}: shape ${fmtShape(shape)} must be positive integers (dimension ${bad} is ${typeof d === 'number' ? d : describe(d)})`, site);
   }
   return [...shape];
+}
+
+/** The numbers each init scheme needs. */
+const INITS: Readonly<Record<Init['kind'], readonly string[]>> = { zeros: [], uniform: ['bound'], normal: ['std'], xavier: [], orthogonal: ['gain'], identity: ['scale'] };
+
+function checkInit(what: string, value: unknown, site: Site | undefined): Init {
+  const kind = typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined;
+  if (typeof kind !== 'string' || !Object.hasOwn(INITS, kind)) {
+    throw new RnncError(`${what}: init must be one of ${Object.keys(initHelpers).map((k) => `init.${k}()`).join(', ')}, got ${describe(value)}`, site);
+  }
+  for (const f of INITS[kind as Init['kind']]) {
+    const v = (value as Record<string, unknown>)[f];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new RnncError(`${what}: init '${kind}' needs a finite ${f}, got ${describe(v)}`, site);
+  }
+  return value as Init;
 }
 
 /** The step context for one trace: records what the step declares. */
@@ -141,7 +200,7 @@ export function stepContext(
       if (!Number.isInteger(vocab) || vocab <= 0) throw new RnncError(`tokens '${name}': vocabulary size ${vocab} must be a positive integer`, site);
       const node = b.arg(name, 'i32', [batch], 'input');
       out.inputs.push({ name, kind: 'tokens', shape: [], vocab, site, node });
-      return new Tensor(node, true, site);
+      return new Tensor(node, true, site, vocab);
     },
     state(name, shape) {
       const site = callerSite();
@@ -156,7 +215,12 @@ export function stepContext(
       names.claim(name, site);
       const s = checkShape(`param '${name}'`, shape, site);
       const node = b.arg(name, 'f32', s, 'param');
-      out.params.push({ name, shape: s, init: init ?? { kind: 'uniform', bound: 1 / Math.sqrt(s[s.length - 1]!) }, site, node });
+      // default U(±1/sqrt(fan-in)), fan-in the last dimension (1 for a scalar: U(±1))
+      const how = init === undefined ? { kind: 'uniform' as const, bound: 1 / Math.sqrt(s[s.length - 1] ?? 1) } : checkInit(`param '${name}'`, init, site);
+      if ((how.kind === 'xavier' || how.kind === 'orthogonal' || how.kind === 'identity') && s.length !== 2) {
+        throw new RnncError(`param '${name}' ${fmtShape(s)}: init '${how.kind}' is for a matrix [rows, cols]`, site);
+      }
+      out.params.push({ name, shape: s, init: how, site, node });
       return new Tensor(node, false, site);
     },
   };

@@ -6,8 +6,8 @@ import type { Node } from '../../ir/node.ts';
 import { gradients } from '../../ir/passes/differentiate.ts';
 import { verifyGraph } from '../../ir/verify.ts';
 import { bindSizes, Names, sizeProxy, stepContext, type CellDef, type InputInfo, type ParamInfo, type StateInfo } from './cell.ts';
-import { callerSite } from './site.ts';
-import { Tensor } from './tensor.ts';
+import { callerSite, thrownSite } from './site.ts';
+import { describe, isPlainObject, Tensor } from './tensor.ts';
 
 export interface TargetInfo {
   /** 'class': i32 ids in [0, classes); 'dense': f32 of `shape` per example. */
@@ -54,31 +54,12 @@ export function traceCell(def: CellDef, opts: TraceOptions = {}): TracedCell {
   for (const name of Object.keys(opts.embed ?? {})) {
     if (!/^[A-Za-z_]\w*$/.test(name)) throw new RnncError(`--embed: bad input name '${name}'`, def.site);
   }
-  const result: unknown = def.step(sizeProxy(def, sizes), ctx);
-
-  // what the step returns: next value for every state, and an output
-  if (typeof result !== 'object' || result === null || !('next' in result) || !('output' in result)) {
-    throw new RnncError(`cell '${def.name}': the step must return { next: { <state>: tensor, ... }, output: tensor }`, def.site);
-  }
-  const { next, output } = result as { next: Record<string, unknown>; output: unknown };
-  if (!(output instanceof Tensor)) throw new RnncError(`cell '${def.name}': the step's output is ${describe(output)}, not a tensor`, def.site);
-  if (!output.batched || output.isTokens) throw new RnncError(`cell '${def.name}': the step's output must be a per-example float value`, output.site);
-  const stepOuts: Record<string, Node> = {};
-  for (const s of rec.states) {
-    const v = next?.[s.name];
-    if (v === undefined) throw new RnncError(`state '${s.name}' is never updated: return it in next`, s.site);
-    if (!(v instanceof Tensor)) throw new RnncError(`next value of state '${s.name}' is ${describe(v)}, not a tensor`, def.site);
-    if (!v.batched || !b.sameShape(v.shape, s.shape)) {
-      throw new RnncError(`state '${s.name}' is ${fmtShape(s.shape)} but the step updates it with ${fmtShape(v.shape)}${v.batched ? '' : ' (the same for every example)'}`, v.site);
-    }
-    stepOuts[s.name] = v.node;
-  }
-  for (const k of Object.keys(next ?? {})) if (!rec.states.some((s) => s.name === k)) throw new RnncError(`next has '${k}', which is not a declared state`, def.site);
+  const result: unknown = cellCode(def, 'step', () => def.step(sizeProxy(def, sizes), ctx));
+  const { outs: stepOuts, output } = checkStepResult(def, result, rec.states);
   for (const name of Object.keys(opts.embed ?? {})) {
     if (!rec.inputs.some((i) => i.name === name && i.kind === 'tokens')) throw new RnncError(`cannot embed '${name}': the cell has no dense input of that name`, def.site);
   }
   if (rec.states.length === 0) throw new RnncError(`cell '${def.name}' declares no state: a recurrent cell needs one`, def.site);
-  stepOuts.output = output.node;
   const step = makeGraph([...rec.params.map((p) => p.node), ...rec.states.map((s) => s.node), ...rec.inputs.map((i) => i.node)], stepOuts);
   verifyGraph(step, `cell '${def.name}' step`);
 
@@ -92,10 +73,58 @@ export function traceCell(def: CellDef, opts: TraceOptions = {}): TracedCell {
   return traced;
 }
 
-function describe(v: unknown): string {
-  if (v === null || v === undefined) return String(v);
-  if (typeof v === 'object') return Array.isArray(v) ? 'an array' : `an object with keys ${Object.keys(v).join(', ') || '(none)'}`;
-  return `${typeof v} ${String(v)}`;
+const SHAPE_OF_RESULT = '{ next: { <state>: tensor, ... }, output: tensor }';
+
+/** What the step returns: a next value for every state, and an output; the graph's outputs by name. */
+function checkStepResult(def: CellDef, result: unknown, states: readonly StateInfo[]): { outs: Record<string, Node>; output: Tensor } {
+  const cellIs = `cell '${def.name}'`;
+  if (!isPlainObject(result) || !('next' in result) || !('output' in result)) {
+    throw new RnncError(`${cellIs}: the step returned ${describe(result)}; it must return ${SHAPE_OF_RESULT}`, def.site);
+  }
+  const { next, output } = result;
+  if (!(output instanceof Tensor)) throw new RnncError(`${cellIs}: the step's output is ${describe(output)}, not a tensor`, def.site);
+  if (output.isTokens) throw new RnncError(`${cellIs}: the step's output is token ids; it must be a float tensor (look them up in an embedding)`, output.site);
+  if (!output.batched) throw new RnncError(`${cellIs}: the step's output ${fmtShape(output.shape)} is not per-example: ${NOT_PER_EXAMPLE}`, output.site);
+  if (!isPlainObject(next)) throw new RnncError(`${cellIs}: next must be an object { <state>: tensor, ... }, got ${describe(next)}`, def.site);
+  const declared = states.map((s) => `'${s.name}'`).join(', ');
+  for (const [k, v] of Object.entries(next)) {
+    if (!states.some((s) => s.name === k)) {
+      throw new RnncError(`next has '${k}', which is not a declared state (the states are ${declared || 'none'})`, v instanceof Tensor ? v.site : def.site);
+    }
+  }
+  const outs: Record<string, Node> = {};
+  for (const s of states) {
+    const v = next[s.name];
+    const shape = fmtShape(s.shape);
+    if (v === undefined) throw new RnncError(`state '${s.name}' is never updated: return it in next`, s.site);
+    // not a tensor: it has no site of its own, and the state's declaration names what was expected
+    if (!(v instanceof Tensor)) throw new RnncError(`next value of state '${s.name}' ${shape} is ${describe(v)}, not a tensor`, s.site);
+    if (v.isTokens) throw new RnncError(`next value of state '${s.name}' ${shape} is token ids, not a float tensor`, v.site);
+    if (!b.sameShape(v.shape, s.shape)) throw new RnncError(`state '${s.name}' is ${shape} but the step updates it with ${fmtShape(v.shape)}`, v.site);
+    if (!v.batched) throw new RnncError(`next value of state '${s.name}' ${shape} is not per-example: ${NOT_PER_EXAMPLE}`, v.site);
+    outs[s.name] = v.node;
+  }
+  outs.output = output.node;
+  return { outs, output };
+}
+
+/** Why a value is not batched: only inputs and states vary per example (see Tensor.batched). */
+const NOT_PER_EXAMPLE = "it does not depend on the step's inputs or state (it is made of parameters and numbers only, the same for every example)";
+
+/**
+ * Run the cell's own code (its step, its readout): an error that code throws itself, such as a
+ * TypeError from a typo, is the cell's error at its line, not an internal error of rnnc.
+ */
+function cellCode<T>(def: CellDef, what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof RnncError) throw e;
+    if (!(e instanceof Error)) throw new RnncError(`cell '${def.name}': the ${what} threw ${describe(e)}`, def.site);
+    const site = thrownSite(e);
+    if (!site) throw e;
+    throw new RnncError(`cell '${def.name}': the ${what} threw ${e.name}: ${e.message.split('\n')[0]}`, site);
+  }
 }
 
 function traceHead(def: CellDef, sizes: Record<string, number>, batch: number, names: Names, output: Tensor, params: ParamInfo[], lossKind: 'ce' | 'mse') {
@@ -115,8 +144,11 @@ function traceHead(def: CellDef, sizes: Record<string, number>, batch: number, n
     const bias = ctx.param('out_bias', [sizes.Y!], { kind: 'uniform', bound: 1 / Math.sqrt(fanIn) });
     logits = w.mv(o).add(bias);
   } else {
-    logits = readout(sizeProxy(def, sizes), { param: ctx.param }, o);
-    if (!(logits instanceof Tensor) || logits.shape.length !== 1 || !logits.batched) throw new RnncError(`cell '${def.name}': the readout must return a per-example vector`, site);
+    logits = cellCode(def, 'readout', () => readout(sizeProxy(def, sizes), { param: ctx.param }, o));
+    if (!(logits instanceof Tensor) || logits.isTokens || logits.shape.length !== 1 || !logits.batched) {
+      const got = logits instanceof Tensor && !logits.batched && !logits.isTokens ? `${describe(logits)}, the same for every example` : describe(logits);
+      throw new RnncError(`cell '${def.name}': the readout must return a per-example vector (the logits), got ${got}`, site);
+    }
   }
   const Y = logits.shape[0]!;
   const loss = lossKind;

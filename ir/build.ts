@@ -37,6 +37,8 @@ export const broadcast = (x: Node, shape: Shape): Node =>
   sameShape(x.shape, shape) ? x : mk('broadcast', [x], { shape: [...shape] });
 export const reshape = (x: Node, shape: Shape): Node =>
   sameShape(x.shape, shape) ? x : mk('reshape', [x], { shape: [...shape] });
+/** The transpose of a matrix [M, N] -> [N, M]. */
+export const transpose = (x: Node): Node => (x.op === 'transpose' ? x.srcs[0]! : mk('transpose', [x]));
 export const sum = (x: Node, axes: readonly number[]): Node =>
   axes.length === 0 ? x : mk('sum', [x], { axes: [...axes].sort((a, b) => a - b) });
 export const sumAll = (x: Node): Node => sum(x, x.shape.map((_, i) => i));

@@ -1,7 +1,7 @@
 /** The closed set of IR ops, grouped so that generic rules key off groups, not name lists. */
 export const UNARY = ['neg', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'relu_deriv', 'stop_gradient'] as const;
 export const BINARY = ['add', 'sub', 'mul', 'div', 'sqerr'] as const;
-export const MOVEMENT = ['broadcast', 'reshape', 'slice', 'pad', 'concat'] as const;
+export const MOVEMENT = ['broadcast', 'reshape', 'transpose', 'slice', 'pad', 'concat'] as const;
 export const REDUCE = ['sum'] as const;
 export const LEAF = ['arg', 'const'] as const;
 export const OTHER = ['matmul', 'gather', 'scatter_add', 'onehot', 'log_softmax', 'softmax_ce', 'scan', 'proj'] as const;

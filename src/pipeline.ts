@@ -9,6 +9,7 @@ import { differentiate } from '../ir/passes/differentiate.ts';
 import { hoistInvariants } from '../ir/passes/hoist-invariants.ts';
 import { sinkReadout } from '../ir/passes/sink-readout.ts';
 import { hoistAccumulators } from '../ir/passes/hoist-accumulators.ts';
+import { orientProducts } from '../ir/passes/orient-products.ts';
 import { simplify } from '../ir/passes/simplify.ts';
 import { verifiedPass } from '../ir/verify.ts';
 
@@ -24,6 +25,7 @@ export const passes: readonly Pass[] = [
   { name: 'differentiate', what: 'reverse-mode autodiff: adds grad_<param> outputs (Scan VJP = reverse Scan)', run: (g, c) => (c.loss ? differentiate(g, { loss: c.loss, wrt: c.wrt }) : g) },
   { name: 'simplify', what: 'algebraic identities and constant folding, to a fixpoint', run: (g) => simplify(g) },
   { name: 'hoist-accumulators', what: 'parameter-gradient sums leave the backward Scan as one product per window', run: (g) => hoistAccumulators(g) },
+  { name: 'orient-products', what: 'every product as A·Bᵀ (dot products of contiguous rows); transposes of weights leave the loops', run: (g) => orientProducts(g) },
 ];
 
 export const passNames = passes.map((p) => p.name);

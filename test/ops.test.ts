@@ -129,6 +129,10 @@ const rows: readonly Row[] = [
     make: ([x]) => mk('broadcast', [x!], { shape: [2, 3] }), shape: [2, 3], ref: ([x]) => new Array<number>(6).fill(x![0]!),
   },
   { name: 'reshape [2, 3] -> [3, 2]', op: 'reshape', family: 'movement', ins: [f64([2, 3])], make: ([x]) => mk('reshape', [x!], { shape: [3, 2] }), shape: [3, 2], ref: ([x]) => x! },
+  {
+    name: 'transpose [2, 3] -> [3, 2]', op: 'transpose', family: 'movement', ins: [f64([2, 3])], make: ([x]) => mk('transpose', [x!]), shape: [3, 2],
+    ref: ([x]) => { const o: number[] = []; for (let j = 0; j < 3; j++) for (let i = 0; i < 2; i++) o.push(x![i * 3 + j]!); return o; },
+  },
   { name: 'reshape [6] -> [1, 2, 3]', op: 'reshape', family: 'movement', ins: [f64([6])], make: ([x]) => mk('reshape', [x!], { shape: [1, 2, 3] }), shape: [1, 2, 3], ref: ([x]) => x! },
   {
     name: 'slice axis 1 [1, 4) of [3, 5]', op: 'slice', family: 'movement', ins: [f64([3, 5])],
@@ -318,6 +322,7 @@ const bad: readonly Bad[] = [
   { op: 'broadcast', make: () => mk('broadcast', [fa([2, 3])], { shape: [3, 3] }), mentions: ['[2, 3]', '[3, 3]'] },
   { op: 'broadcast', make: () => mk('broadcast', [fa([2, 3])], { shape: [3] }), mentions: ['[2, 3]', '[3]'] },
   { op: 'reshape', make: () => mk('reshape', [fa([2, 3])], { shape: [4, 2] }), mentions: ['[2, 3]', '[4, 2]'] },
+  { op: 'transpose', make: () => mk('transpose', [fa([2, 3, 4])]), mentions: ['matrix', '[2, 3, 4]'] },
   { op: 'sum', make: () => mk('sum', [fa([2, 3])], { axes: [2] }), mentions: ['axis 2', '[2, 3]'] },
   { op: 'slice', make: () => mk('slice', [fa([3, 5])], { axis: 1, start: 2, end: 6 }), mentions: ['[2, 6)', '[3, 5]'] },
   { op: 'pad', make: () => mk('pad', [fa([2, 3])], { axis: 2, before: 1, after: 0 }), mentions: ['axis 2', '[2, 3]'] },

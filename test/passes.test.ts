@@ -45,7 +45,7 @@ describe.each(cellNames.map((n) => [n]))('%s: every pass keeps the values of the
       [g, before] = [next, after];
     }
     // the comparisons were between different graphs: what each pass had to do here
-    const expected = ['differentiate', 'hoist-accumulators'];
+    const expected = ['differentiate', 'hoist-accumulators', 'orient-products'];
     expected.push('hoist-invariants');
     if (opts.lossOn !== 'last') expected.push('sink-readout'); // a last-step loss is already outside the loop
     expect([...changed]).toEqual(expect.arrayContaining(expected));
@@ -96,5 +96,23 @@ describe('hoist-invariants', () => {
     const after = products(hoistInvariants(g));
     expect(after.filter((p) => p.op === 'matmul').length).toBeGreaterThan(0);
     expect(after).toEqual(after.map(() => ({ op: 'matmul', state: true, input: false })));
+  });
+});
+
+describe('orient-products', () => {
+  /** Every node of `g`, Scan bodies included, with whether it sits inside a loop. */
+  const everyNode = (g: Graph, inLoop = false): { n: Node; inLoop: boolean }[] =>
+    graphNodes(g).flatMap((n) => [{ n, inLoop }, ...(n.op === 'scan' ? everyNode(n.attr<Graph>('body'), true) : [])]);
+
+  it.each([['elman'], ['lstm'], ['gru'], ['mgu']])('%s: every product is A·Bᵀ after the pipeline; no transpose is left inside a loop', (name) => {
+    const c = traceCell(cells[name]!, { sizes: SMALL, batch: 2 });
+    const g = runPipeline(sequenceGraph(c, SEQ, parseTruncation('2', SEQ)), { loss: 'loss', wrt: c.params.map((p) => p.name) });
+    const all = everyNode(g);
+    const products = all.filter(({ n }) => n.op === 'matmul');
+    expect(products.length).toBeGreaterThan(0);
+    for (const { n } of products) expect([n.attr<boolean>('transA'), n.attr<boolean>('transB')]).toEqual([false, true]);
+    // the backward step's δ·W_hh reads W_hhᵀ made once before the loop
+    expect(all.filter(({ n, inLoop }) => n.op === 'transpose' && inLoop)).toEqual([]);
+    expect(all.some(({ n, inLoop }) => n.op === 'transpose' && !inLoop)).toBe(true);
   });
 });

@@ -35,7 +35,7 @@ export interface Emitter {
   readonly depth: number;
 }
 
-const KERNELS = new Set(['matmul', 'sum', 'softmax_ce', 'log_softmax', 'gather', 'scatter_add', 'concat', 'pad', 'scan']);
+const KERNELS = new Set(['matmul', 'transpose', 'sum', 'softmax_ce', 'log_softmax', 'gather', 'scatter_add', 'concat', 'pad', 'scan']);
 const TRANSPARENT = new Set(['reshape', 'stop_gradient']);
 
 export const at = (v: View, i: string | number) => `${v.buf}[${plus(v.off, String(i))}]`;
@@ -129,6 +129,7 @@ export function lowerGraph(em: Emitter, g: Graph, env: ReadonlyMap<number, View>
       case 'proj':
         throw new Error('lowering: proj is bound by its scan');
       case 'matmul':
+      case 'transpose':
       case 'sum':
       case 'softmax_ce':
       case 'log_softmax':

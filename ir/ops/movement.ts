@@ -44,6 +44,20 @@ export const reshapeDef: OpDef = {
   vjp: (node, g) => [b.reshape(single(g), node.srcs[0]!.shape)],
 };
 
+/** A matrix transposed, [M, N] -> [N, M]: a kernel's preferred operand layout made explicit. */
+export const transposeDef: OpDef = {
+  arity: 1,
+  infer([x]) {
+    if (x!.shape.length !== 2) throw new ShapeError(`transpose needs a matrix, got ${fmtShape(x!.shape)}`);
+    return { dtype: x!.dtype, shape: [x!.shape[1]!, x!.shape[0]!] };
+  },
+  evaluate([x], node) {
+    const cols = x!.shape[1]!;
+    return gatherBy(x!, node.shape, ([i, j]) => j! * cols + i!);
+  },
+  vjp: (_, g) => [b.transpose(single(g))],
+};
+
 /** Sum over `axes` (sorted), which are removed from the shape. */
 export const sumDef: OpDef = {
   arity: 1,

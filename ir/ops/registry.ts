@@ -4,7 +4,7 @@ import { gatherDef, onehotDef, scatterAddDef } from './indexing.ts';
 import { argDef, constDef } from './leaf.ts';
 import { matmulDef } from './linalg.ts';
 import { logSoftmaxDef, softmaxCEDef } from './loss.ts';
-import { broadcastDef, concatDef, padDef, reshapeDef, sliceDef, sumDef } from './movement.ts';
+import { broadcastDef, concatDef, padDef, reshapeDef, sliceDef, sumDef, transposeDef } from './movement.ts';
 import { projDef, scanDef } from './scan.ts';
 import type { OpDef } from './types.ts';
 
@@ -17,6 +17,7 @@ export const opDefs: Record<Op, OpDef> = {
   matmul: matmulDef,
   broadcast: broadcastDef,
   reshape: reshapeDef,
+  transpose: transposeDef,
   sum: sumDef,
   slice: sliceDef,
   pad: padDef,

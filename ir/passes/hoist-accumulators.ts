@@ -66,12 +66,15 @@ function hoistScan(scan: Node): ((index: number) => Node) | null {
   }
   if (plan.size === 0) return null;
 
-  // per-step values the hoisted ops need: the Scan's own stacked inputs where they are x args,
-  // new outputs otherwise
+  // per-step values the hoisted ops need: the Scan's own stacked inputs where they are x args, its
+  // outputs where they are ys already, new outputs otherwise
   const newYs: [string, Node][] = [];
   const stacked = (n: Node): ((scan2: Node) => Node) => {
     const xi = xArgs.indexOf(n);
     if (xi >= 0) return () => scan.srcs[nConsts + nCarries + xi]!;
+    // already a per-step output (the gates' gradient is both dW's operand and the input's gradient)
+    const yi = outs.slice(nCarries).findIndex(([, m]) => m === n);
+    if (yi >= 0) return (scan2) => b.proj(scan2, keptCarries.length + yi);
     const found = newYs.find(([, m]) => m === n);
     const name = found ? found[0] : `__acc${newYs.length}`;
     if (!found) newYs.push([name, n]);

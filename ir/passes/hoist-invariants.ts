@@ -24,7 +24,7 @@ export function hoistInvariants(g: Graph): Graph {
  * weight, `W[:, X:]` after a split product) are computed once before the loop and read as new
  * consts. Elementwise ops and broadcasts stay: the code generator fuses them into their users.
  */
-function hoistConstants(scan: Node): Node {
+export function hoistConstants(scan: Node): Node {
   const { body, nConsts, nCarries, nXs, length: L, reverse } = scanParts(scan.attrs);
   const { stepVarying, carryDependent } = dependence(body, nConsts, nCarries);
   const invariant = (n: Node) => !stepVarying.has(n.id) && !carryDependent.has(n.id) && n.op !== 'arg' && n.op !== 'const';
@@ -36,7 +36,11 @@ function hoistConstants(scan: Node): Node {
   const hoisted = [...found];
   const consts = Object.fromEntries(body.inputs.slice(0, nConsts).map((a, j) => [a.attr<string>('name'), scan.srcs[j]!]));
   const outside = inlineGraph(makeGraph(body.inputs, Object.fromEntries(hoisted.map((n, i) => [`c${i}`, n]))), consts);
-  const args = hoisted.map((n, i) => b.arg(`invariant${i}`, n.dtype, n.shape, 'const'));
+  // names new to this body (an arg is interned by its name and type: a reused name would be the same node)
+  const taken = new Set(body.inputs.map((a) => a.attr<string>('name')));
+  const fresh: string[] = [];
+  for (let i = 0; fresh.length < hoisted.length; i++) if (!taken.has(`invariant${i}`)) fresh.push(`invariant${i}`);
+  const args = hoisted.map((n, i) => b.arg(fresh[i]!, n.dtype, n.shape, 'const'));
   const subst = new Map(hoisted.map((n, i) => [n.id, args[i]!]));
   const inputs = [...body.inputs.slice(0, nConsts), ...args, ...body.inputs.slice(nConsts)];
   const body2 = rewriteGraph(makeGraph(inputs, body.outputs), (n, srcs) => subst.get(n.id) ?? (srcs.every((s, i) => s === n.srcs[i]) ? n : b.rebuild(n, srcs)));

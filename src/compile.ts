@@ -14,6 +14,8 @@ export interface CompileOptions {
   readonly optimizer?: OptimizerSpec;
   readonly clip?: number | null;
   readonly seed?: number;
+  /** Optimization level: 1 (default) runs every pass, 0 only differentiates (see passesAt). */
+  readonly opt?: 0 | 1;
 }
 
 export function compileTrainer(cell: TracedCell, opts: CompileOptions): string {
@@ -23,5 +25,5 @@ export function compileTrainer(cell: TracedCell, opts: CompileOptions): string {
     clip: opts.clip ?? null,
     seed: opts.seed ?? 1,
   };
-  return generateTrainer(planTraining(cell, opts.seq, opts.truncation ?? { k1: opts.seq, k2: opts.seq }), cfg);
+  return generateTrainer(planTraining(cell, opts.seq, opts.truncation ?? { k1: opts.seq, k2: opts.seq }, opts.opt ?? 1), cfg);
 }

@@ -30,6 +30,15 @@ export const passes: readonly Pass[] = [
 
 export const passNames = passes.map((p) => p.name);
 
+/**
+ * The passes of an optimization level: 1 (the default) runs them all; 0 only differentiates, so
+ * the generated code follows the graph as traced (loops that recompute the input projection,
+ * accumulate weight gradients step by step): the baseline the optimizations are checked against.
+ */
+export function passesAt(level: 0 | 1): readonly Pass[] {
+  return level === 1 ? passes : passes.filter((p) => p.name === 'differentiate');
+}
+
 /** Run the pipeline (`list`, the compiler's own by default) up to and including `until` (all passes by default). */
 export function runPipeline(g: Graph, ctx: { loss: string | null; wrt: readonly string[] }, until?: string, list: readonly Pass[] = passes): Graph {
   let cur = g;

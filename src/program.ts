@@ -7,7 +7,7 @@ import { makeGraph, type Graph } from '../ir/graph.ts';
 import type { Node } from '../ir/node.ts';
 import type { TracedCell } from './dsl/trace.ts';
 import { buildWindow, predictGraph, sequenceInputs, windowsOf, type Truncation } from './layout.ts';
-import { runPipeline } from './pipeline.ts';
+import { passesAt, runPipeline } from './pipeline.ts';
 
 export interface WindowProgram {
   readonly fn: string;
@@ -24,6 +24,8 @@ export interface TrainingProgram {
   readonly cell: TracedCell;
   readonly seq: number;
   readonly truncation: Truncation;
+  /** The optimization level the graphs went through (see passesAt). */
+  readonly level: 0 | 1;
   readonly windows: readonly WindowProgram[];
   /** The sequence, window by window: which function, from which step, over how many loss positions. */
   readonly schedule: readonly { fn: string; start: number; len: number; positions: number }[];
@@ -33,7 +35,8 @@ export interface TrainingProgram {
   readonly predict: { readonly graph: Graph; readonly xs: readonly Node[] };
 }
 
-export function planTraining(c: TracedCell, seq: number, truncation: Truncation): TrainingProgram {
+export function planTraining(c: TracedCell, seq: number, truncation: Truncation, level: 0 | 1 = 1): TrainingProgram {
+  const list = passesAt(level);
   const every = c.lossOn === 'every';
   const ws = windowsOf(seq, truncation);
   const byShape = new Map<string, WindowProgram>();
@@ -47,18 +50,19 @@ export function planTraining(c: TracedCell, seq: number, truncation: Truncation)
       const outs: Record<string, Node> = {};
       c.states.forEach((s, k) => (outs[`carry_${s.name}`] = v.carry[k]!));
       if (v.lossSum) outs.loss_sum = v.lossSum;
-      const graph = runPipeline(makeGraph([...io.params, ...io.states, ...io.xs, io.target], outs), { loss: v.lossSum ? 'loss_sum' : null, wrt: c.params.map((p) => p.name) });
+      const graph = runPipeline(makeGraph([...io.params, ...io.states, ...io.xs, io.target], outs), { loss: v.lossSum ? 'loss_sum' : null, wrt: c.params.map((p) => p.name) }, undefined, list);
       win = { fn: `window${byShape.size}`, len: w.len, graph, xs: io.xs, target: io.target, hasLoss: v.lossSum !== null };
       byShape.set(key, win);
     }
     const positions = every ? w.len - w.lossFrom : win.hasLoss ? 1 : 0;
     return { fn: win.fn, start: w.start, len: w.len, positions };
   });
-  const predict = runPipeline(predictGraph(c, seq), { loss: null, wrt: [] });
+  const predict = runPipeline(predictGraph(c, seq), { loss: null, wrt: [] }, undefined, list);
   return {
     cell: c,
     seq,
     truncation,
+    level,
     windows: [...byShape.values()],
     schedule,
     totalPositions: every ? seq : 1,

@@ -60,6 +60,7 @@ interface Spec {
   optimizer: { kind: string; lr: number; momentum: number; beta1: number; beta2: number; eps: number };
   clip: number | null;
   seed: number;
+  opt: 0 | 1;
 }
 type Floats = Float32Array | Float64Array;
 interface Trainer {
@@ -112,15 +113,16 @@ describe('rnnc compile: every flag reaches the generated module', () => {
         optimizer: { kind: 'sgd', lr: 0.1, momentum: 0.9 },
         clip: null,
         seed: 1,
+        opt: 1,
       },
       truncate: { k1: 32, k2: 32 },
       shapes: { inputs: { x: { shape: [32, 32, 16] } }, target: { dtype: 'i32', shape: [32, 32], classes: 8 }, state: { h: [32, 3] } },
     },
     {
-      what: 'long flags: momentum, lr, clip, f64, seed, truncate k1:k2',
+      what: 'long flags: momentum, lr, clip, f64, seed, truncate k1:k2, no optimizing pass',
       cell: 'elman',
       out: 'momentum.ts',
-      args: ['--size', 'X=2', '--size', 'H=3', '--size', 'Y=2', '--batch', '2', '--seq', '3', '--truncate', '1:2', '--optimizer', 'momentum', '--lr', '0.05', '--momentum', '0.5', '--clip', '2', '--float', 'f64', '--seed', '7'],
+      args: ['--size', 'X=2', '--size', 'H=3', '--size', 'Y=2', '--batch', '2', '--seq', '3', '--truncate', '1:2', '--optimizer', 'momentum', '--lr', '0.05', '--momentum', '0.5', '--clip', '2', '--float', 'f64', '--seed', '7', '--opt', '0'],
       spec: {
         sizes: { X: 2, H: 3, Y: 2 },
         batch: 2,
@@ -129,6 +131,7 @@ describe('rnnc compile: every flag reaches the generated module', () => {
         optimizer: { kind: 'momentum', lr: 0.05, momentum: 0.5 },
         clip: 2,
         seed: 7,
+        opt: 0,
       },
       truncate: { k1: 1, k2: 2 },
       shapes: { inputs: { x: { shape: [3, 2, 2] } }, target: { dtype: 'i32', shape: [3, 2], classes: 2 }, state: { h: [2, 3] } },
@@ -208,6 +211,7 @@ describe('rnnc compile: bad flags and bad output paths', () => {
     ['a momentum of 1', [...OUT, '--optimizer', 'momentum', '--momentum', '1'], /--momentum: '1' must be in \[0, 1\)/],
     ['a seed of zero', [...OUT, '--seed', '0'], /--seed: '0' must be a positive integer/],
     ['an unknown loss', [...OUT, '--loss', 'l1'], /--loss: 'l1' must be 'ce' or 'mse'/],
+    ['an unknown optimization level', [...OUT, '-O', '3'], /--opt: '3' must be 0 or 1/],
     ['an output that is not .ts', ['-o', 'OUT/t.js'], /t\.js: unknown output extension '\.js'; expected \.ts, \.mts/],
     ['an output folder that does not exist', ['-o', 'OUT/missing/t.ts'], /missing\/t\.ts: folder '\S*missing' does not exist/],
     ['an output path that is a folder', ['-o', 'OUT/adir.ts'], /adir\.ts: is a folder/],

@@ -49,6 +49,8 @@ interface Config {
   readonly lossOn?: 'every' | 'last';
   readonly truncate?: string;
   readonly sizes?: Record<string, number>;
+  /** Optimization level (default 1): at 0 the code follows the traced graph, no pass but autodiff. */
+  readonly opt?: 0 | 1;
 }
 
 const CONFIGS: readonly Config[] = [
@@ -67,6 +69,11 @@ const CONFIGS: readonly Config[] = [
   { name: 'tagger: tokens, lookup and a dense input', def: tagger, sizes: { V: 5, E: 2, F: 2, H: 3, Y: 4 }, truncate: '3' },
   // a scalar parameter and a per-example scalar, broadcast against vectors
   { name: 'gain: scalars against vectors', def: gain, sizes: { X: 2, H: 3, Y: 4 } },
+  // without the optimizing passes: the loops as traced (input projection, readout, weight-gradient
+  // sums and products in every orientation inside the loops)
+  { name: 'lstm -O0', def: lstm, opt: 0 },
+  { name: 'mgu, truncate 2, -O0', def: mgu, truncate: '2', opt: 0 },
+  { name: 'gru, embed x: 5, loss on the last step, -O0', def: gru, embed: { x: 5 }, lossOn: 'last', opt: 0 },
 ];
 
 // one type-checking project for every generated module (the lib files are parsed once)
@@ -99,8 +106,8 @@ beforeAll(async () => {
   for (const cfg of CONFIGS) {
     const c = traceCell(cfg.def, { sizes: cfg.sizes ?? SIZES, batch: B, ...(cfg.lossOn ? { lossOn: cfg.lossOn } : {}), ...(cfg.embed ? { embed: cfg.embed } : {}) });
     const trunc = parseTruncation(cfg.truncate, T);
-    const f32 = await compileAndLoad(c, { seq: T, truncation: trunc, float: 'f32' });
-    const f64 = await compileAndLoad(c, { seq: T, truncation: trunc, float: 'f64' });
+    const f32 = await compileAndLoad(c, { seq: T, truncation: trunc, float: 'f32', opt: cfg.opt });
+    const f64 = await compileAndLoad(c, { seq: T, truncation: trunc, float: 'f64', opt: cfg.opt });
     built.set(cfg.name, { c, trunc, f32, f64 });
     // all modules in one program: the checker and the lib files are set up once
     project.createSourceFile(fileName(cfg.name, 'f32'), f32.source);

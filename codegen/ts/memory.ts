@@ -1,7 +1,9 @@
 /**
  * Memory planning: the lowered functions' scratch buffers share one arena. Each buffer is live
  * from the first to the last line of a function that names it; a buffer named both inside a
- * step loop and outside it is live for the whole loop (the loop reads it again every step).
+ * step loop and outside it is live for the whole loop (the loop reads it again every step), and
+ * so is one indexed by the loop's step (a stack over steps, filled one step at a time); a buffer
+ * the function's caller reads afterwards (the logits of inference) lives to the function's end.
  * Buffers whose live ranges do not overlap get the same bytes (first fit, largest first).
  * Functions never run at the same time, so each plans from offset 0 of the same arena.
  */
@@ -24,15 +26,21 @@ interface Range {
   last: number;
 }
 
+/** One lowered function: its code, and the buffers its caller reads after it returns. */
+export interface PlannedFunction {
+  readonly code: string;
+  readonly liveOut?: readonly string[];
+}
+
 /** Live ranges, in line numbers, of `names` within one function's code. */
-function liveRanges(code: string, names: readonly string[]): Map<string, Range> {
-  const lines = code.split('\n');
-  const loops: Range[] = [];
+function liveRanges(fn: PlannedFunction, names: readonly string[]): Map<string, Range> {
+  const lines = fn.code.split('\n');
+  const loops: (Range & { step: string })[] = [];
   lines.forEach((line, i) => {
-    const m = /^(\s*)for \(let step\d+ = 0;/.exec(line);
+    const m = /^(\s*)for \(let step(\d+) = 0;/.exec(line);
     if (!m) return;
     const close = lines.findIndex((l, j) => j > i && l.startsWith(`${m[1]}}`));
-    loops.push({ first: i, last: close < 0 ? lines.length - 1 : close });
+    loops.push({ first: i, last: close < 0 ? lines.length - 1 : close, step: `t${m[2]}` });
   });
   const byName = new Set(names);
   const ranges = new Map<string, Range>();
@@ -44,26 +52,31 @@ function liveRanges(code: string, names: readonly string[]): Map<string, Range> 
       else ranges.set(word, { first: i, last: i });
     }
   });
-  // a value that crosses a loop boundary lives through the whole loop
-  for (const r of ranges.values()) {
+  // a value that crosses a loop boundary, or that the loop fills step by step, lives through the whole loop
+  for (const [name, r] of ranges) {
     for (const loop of loops) {
       const inside = r.first <= loop.last && r.last >= loop.first;
       const outside = r.first < loop.first || r.last > loop.last;
-      if (inside && outside) {
+      const perStep = new RegExp(`\\b${name}\\[[^\\]]*\\b${loop.step}\\b`);
+      if (inside && (outside || lines.slice(loop.first, loop.last + 1).some((l) => perStep.test(l)))) {
         r.first = Math.min(r.first, loop.first);
         r.last = Math.max(r.last, loop.last);
       }
     }
   }
+  for (const name of fn.liveOut ?? []) {
+    const r = ranges.get(name);
+    if (r) r.last = lines.length;
+  }
   return ranges;
 }
 
-export function planMemory(buffers: readonly PlannedBuffer[], functions: readonly string[]): MemoryPlan {
+export function planMemory(buffers: readonly PlannedBuffer[], functions: readonly PlannedFunction[]): MemoryPlan {
   const offsets = new Map<string, number>();
   let arenaSize = 0;
   const size = new Map(buffers.map((b) => [b.name, b.size]));
-  for (const code of functions) {
-    const ranges = [...liveRanges(code, buffers.map((b) => b.name)).entries()].filter(([name]) => !offsets.has(name));
+  for (const fn of functions) {
+    const ranges = [...liveRanges(fn, buffers.map((b) => b.name)).entries()].filter(([name]) => !offsets.has(name));
     ranges.sort((a, b) => size.get(b[0])! - size.get(a[0])! || a[1].first - b[1].first);
     const placed: { off: number; end: number; range: Range }[] = [];
     for (const [name, range] of ranges) {

@@ -130,7 +130,8 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig): s
     logitsView = o.logits!;
   });
   const Y = pg.outputs.logits!.shape[2]!;
-  const memory = planMemory(buffers.scratch, [...windowFns, pw.toString()]);
+  // predict reads the logits after forward() returns
+  const memory = planMemory(buffers.scratch, [...windowFns.map((code) => ({ code })), { code: pw.toString(), liveOut: [logitsView!.buf] }]);
   const kib = (n: number) => `${((n * (cfg.float === 'f32' ? 4 : 8)) / 1024).toFixed(1)} KiB`;
 
   // ---- the module ----
@@ -151,6 +152,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig): s
     float: cfg.float,
     loss: c.loss,
     lossOn: c.lossOn,
+    opt: program.level,
     inputs: inputsSpec,
     target: c.target.kind === 'class' ? { dtype: 'i32', shape: targetShape, classes: c.target.classes } : { ...dense, shape: targetShape },
     params: Object.fromEntries(params.map((p) => [p.name, p.shape])),

@@ -10,6 +10,7 @@ export const optimizerOptions = {
   clip: { type: 'string' },
   float: { type: 'string' },
   seed: { type: 'string' },
+  opt: { type: 'string', short: 'O' },
 } as const;
 
 function positiveNumber(flag: string, raw: unknown): number | undefined {
@@ -19,7 +20,7 @@ function positiveNumber(flag: string, raw: unknown): number | undefined {
   return n;
 }
 
-export function optimizerFrom(values: Values): { optimizer: OptimizerSpec; clip: number | null; float: 'f32' | 'f64'; seed: number } {
+export function optimizerFrom(values: Values): { optimizer: OptimizerSpec; clip: number | null; float: 'f32' | 'f64'; seed: number; opt: 0 | 1 } {
   const kind = (values.optimizer as string | undefined) ?? 'sgd';
   if (kind !== 'sgd' && kind !== 'momentum' && kind !== 'adam') throw new RnncError(`--optimizer: '${kind}' must be sgd, momentum or adam`);
   const opt = defaultOptimizer(kind, positiveNumber('lr', values.lr));
@@ -27,7 +28,9 @@ export function optimizerFrom(values: Values): { optimizer: OptimizerSpec; clip:
   if (!(momentum >= 0 && momentum < 1)) throw new RnncError(`--momentum: '${String(values.momentum)}' must be in [0, 1)`);
   const float = (values.float as string | undefined) ?? 'f32';
   if (float !== 'f32' && float !== 'f64') throw new RnncError(`--float: '${float}' must be f32 or f64`);
-  return { optimizer: { ...opt, momentum }, clip: positiveNumber('clip', values.clip) ?? null, float, seed: values.seed === undefined ? 1 : positiveInt('seed', values.seed, 1) };
+  const level = (values.opt as string | undefined) ?? '1';
+  if (level !== '0' && level !== '1') throw new RnncError(`--opt: '${level}' must be 0 or 1`);
+  return { optimizer: { ...opt, momentum }, clip: positiveNumber('clip', values.clip) ?? null, float, seed: values.seed === undefined ? 1 : positiveInt('seed', values.seed, 1), opt: level === '0' ? 0 : 1 };
 }
 
 export const optimizerHelp = `      --optimizer NAME  sgd (default), momentum or adam
@@ -35,7 +38,9 @@ export const optimizerHelp = `      --optimizer NAME  sgd (default), momentum or
       --momentum MU     momentum for 'momentum' (default 0.9)
       --clip NORM       clip gradients to this global L2 norm before each update
       --float TYPE      f32 (default) or f64 arrays in the generated code
-      --seed N          default seed of the parameter init (default 1)`;
+      --seed N          default seed of the parameter init (default 1)
+  -O, --opt LEVEL       1 (default): every pass of the pipeline ('rnnc ir --help' lists them);
+                        0: differentiate only, the code follows the traced graph (a baseline)`;
 
 export const compileCommand: Command = {
   summary: 'compile a cell into a standalone TypeScript trainer module',

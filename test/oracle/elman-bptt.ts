@@ -215,8 +215,11 @@ export function windowSteps(
   return out;
 }
 
-/** Forward over steps [s, e) from state h (states stored), then backward inside the window. */
-function runWindow(p: ElmanParams, d: ElmanDims, x: Float64Array, targets: ArrayLike<number>, h: Float64Array, s: number, e: number, scale: number) {
+/**
+ * Forward over steps [s, e) from state h (states stored: hs[t] is the state before step t), then
+ * backward inside the window; the losses of steps [lossFrom, e) count (all of them by default).
+ */
+function runWindow(p: ElmanParams, d: ElmanDims, x: Float64Array, targets: ArrayLike<number>, h: Float64Array, s: number, e: number, scale: number, lossFrom = s) {
   const hs: Float64Array[] = [];
   hs[s] = h;
   let lossSum = 0;
@@ -224,11 +227,27 @@ function runWindow(p: ElmanParams, d: ElmanDims, x: Float64Array, targets: Array
   for (let t = s; t < e; t++) {
     hs[t + 1] = new Float64Array(d.B * d.H);
     cellForward(p, d, x, t, hs[t]!, hs[t + 1]!);
-    lossSum += lossForward(p, d, hs[t + 1]!, targets, t, 1, dy);
+    if (t >= lossFrom) lossSum += lossForward(p, d, hs[t + 1]!, targets, t, 1, dy);
   }
   const grads = zeroGrads(p);
-  const dhStart = backwardSpan(p, d, x, targets, hs, s, e, s, scale, grads);
-  return { lossSum, grads, dhStart, h: hs[e]! };
+  const dhStart = backwardSpan(p, d, x, targets, hs, s, e, lossFrom, scale, grads);
+  return { lossSum, grads, dhStart, h: hs[e]!, hs };
+}
+
+/**
+ * The windows of TBPTT(k1, k2): ends at every multiple of k1 below T and at T; with previous end
+ * p, a window back-propagates [max(0, p - (k2 - k1)), e) (from step 0 when k2 >= T) and counts
+ * the losses of [p, e).
+ */
+function k1k2Windows(T: number, k1: number, k2: number): { start: number; lossFrom: number; end: number }[] {
+  if (!(k1 >= 1 && k2 >= k1)) throw new Error('elman oracle: need 1 <= k1 <= k2');
+  const ends: number[] = [];
+  for (let e = k1; e < T; e += k1) ends.push(e);
+  ends.push(T);
+  return ends.map((end, i) => {
+    const lossFrom = i === 0 ? 0 : ends[i - 1]!;
+    return { start: k2 >= T ? 0 : Math.max(0, lossFrom - (k2 - k1)), lossFrom, end };
+  });
 }
 
 /**
@@ -262,7 +281,7 @@ export function lossAndGrad(params: ElmanParams, x: Float64Array, targets: Array
  */
 export function lossAndGradK1K2(params: ElmanParams, x: Float64Array, targets: ArrayLike<number>, h0: Float64Array, opts: { k1: number; k2: number }): OracleResult {
   const d = dimsOf(params, x, targets, h0);
-  if (!(opts.k1 >= 1 && opts.k2 >= opts.k1)) throw new Error('elman oracle: need 1 <= k1 <= k2');
+  const windows = k1k2Windows(d.T, opts.k1, opts.k2);
   const hs: Float64Array[] = [new Float64Array(h0)];
   let lossSum = 0;
   const dy = new Float64Array(d.B * d.Y);
@@ -271,19 +290,13 @@ export function lossAndGradK1K2(params: ElmanParams, x: Float64Array, targets: A
     cellForward(params, d, x, t, hs[t]!, hs[t + 1]!);
     lossSum += lossForward(params, d, hs[t + 1]!, targets, t, 1, dy);
   }
-  const ends: number[] = [];
-  for (let e = opts.k1; e < d.T; e += opts.k1) ends.push(e);
-  ends.push(d.T);
   const grads = zeroGrads(params);
   let dh0: Float64Array = new Float64Array(d.B * d.H);
-  let prev = 0;
-  for (const e of ends) {
-    const start = opts.k2 >= d.T ? 0 : Math.max(0, prev - (opts.k2 - opts.k1));
-    const dStart = backwardSpan(params, d, x, targets, hs, start, e, prev, 1 / (d.T * d.B), grads);
+  for (const { start, lossFrom, end } of windows) {
+    const dStart = backwardSpan(params, d, x, targets, hs, start, end, lossFrom, 1 / (d.T * d.B), grads);
     // only the first window reaches h0: a later window that also starts at step 0 is handed h0 by
     // the window before it, like any carried state, without gradient
-    if (prev === 0) dh0 = dStart;
-    prev = e;
+    if (lossFrom === 0) dh0 = dStart;
   }
   return { loss: lossSum / (d.T * d.B), grads, dh0, h: hs[d.T]! };
 }
@@ -321,36 +334,17 @@ export function windowStepsK1K2(
   update?: (grads: ElmanGrads, w: K1K2WindowResult) => void,
 ): K1K2WindowResult[] {
   const d = dimsOf(params, x, targets, h0);
-  const { k1, k2 } = opts;
-  if (!(k1 >= 1 && k2 >= k1)) throw new Error('elman oracle: need 1 <= k1 <= k2');
-  const ends: number[] = [];
-  for (let e = k1; e < d.T; e += k1) ends.push(e);
-  ends.push(d.T);
-  const startAfter = (p: number) => (k2 >= d.T ? 0 : Math.max(0, p - (k2 - k1)));
+  const windows = k1k2Windows(d.T, opts.k1, opts.k2);
   const out: K1K2WindowResult[] = [];
   let h: Float64Array = new Float64Array(h0); // the state at the next window's first step
-  let prev = 0;
-  ends.forEach((e, i) => {
-    const start = startAfter(prev);
-    // forward over [start, e) from the carried state, states stored: hs[t] is the state before step t
-    const hs: Float64Array[] = [];
-    hs[start] = h;
-    let lossSum = 0;
-    const dy = new Float64Array(d.B * d.Y);
-    for (let t = start; t < e; t++) {
-      hs[t + 1] = new Float64Array(d.B * d.H);
-      cellForward(params, d, x, t, hs[t]!, hs[t + 1]!);
-      if (t >= prev) lossSum += lossForward(params, d, hs[t + 1]!, targets, t, 1, dy);
-    }
-    const positions = (e - prev) * d.B;
-    const grads = zeroGrads(params);
-    backwardSpan(params, d, x, targets, hs, start, e, prev, 1 / positions, grads);
-    const carry = new Float64Array(hs[i + 1 < ends.length ? startAfter(e) : e]!);
-    const w: K1K2WindowResult = { start, lossFrom: prev, end: e, loss: lossSum / positions, grads, carry };
+  windows.forEach(({ start, lossFrom, end }, i) => {
+    const positions = (end - lossFrom) * d.B;
+    const r = runWindow(params, d, x, targets, h, start, end, 1 / positions, lossFrom);
+    const carry = new Float64Array(r.hs[i + 1 < windows.length ? windows[i + 1]!.start : end]!);
+    const w: K1K2WindowResult = { start, lossFrom, end, loss: r.lossSum / positions, grads: r.grads, carry };
     out.push(w);
     h = carry;
-    prev = e;
-    update?.(grads, w);
+    update?.(r.grads, w);
   });
   return out;
 }

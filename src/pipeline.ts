@@ -11,7 +11,8 @@ import { sinkReadout } from '../ir/passes/sink-readout.ts';
 import { hoistAccumulators } from '../ir/passes/hoist-accumulators.ts';
 import { orientProducts } from '../ir/passes/orient-products.ts';
 import { simplify } from '../ir/passes/simplify.ts';
-import { verifiedPass } from '../ir/verify.ts';
+import { RnncError } from '../ir/error.ts';
+import { verifyGraph } from '../ir/verify.ts';
 
 export interface Pass {
   readonly name: string;
@@ -30,6 +31,12 @@ export const passes: readonly Pass[] = [
 
 export const passNames = passes.map((p) => p.name);
 
+/** `name` if it names a pass of the pipeline; a clear error (for `--after`) otherwise. */
+export function checkPassName(name: string): string {
+  if (!passNames.includes(name)) throw new RnncError(`--after: unknown pass '${name}'; the passes are ${passNames.join(', ')}`);
+  return name;
+}
+
 /**
  * The passes of an optimization level: 1 (the default) runs them all; 0 only differentiates, so
  * the generated code follows the graph as traced (loops that recompute the input projection,
@@ -39,11 +46,18 @@ export function passesAt(level: 0 | 1): readonly Pass[] {
   return level === 1 ? passes : passes.filter((p) => p.name === 'differentiate');
 }
 
-/** Run the pipeline (`list`, the compiler's own by default) up to and including `until` (all passes by default). */
+/**
+ * Run the pipeline (`list`, the compiler's own by default) up to and including `until` (all
+ * passes by default), verifying the input once and each pass's output: a pass's input is the
+ * previous pass's verified output.
+ */
 export function runPipeline(g: Graph, ctx: { loss: string | null; wrt: readonly string[] }, until?: string, list: readonly Pass[] = passes): Graph {
+  if (until !== undefined) checkPassName(until);
+  verifyGraph(g, 'pipeline input');
   let cur = g;
   for (const p of list) {
-    cur = verifiedPass(p.name, p.run, cur, ctx);
+    cur = p.run(cur, ctx);
+    verifyGraph(cur, `after ${p.name}`);
     if (p.name === until) break;
   }
   return cur;

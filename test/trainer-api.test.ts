@@ -574,7 +574,6 @@ describe('truncated BPTT in step: an update after each window (vs the hand-writt
         for (const n of PARAM_NAMES) expectClose(t.params[n]!, p[n], `step ${call}: param ${n}`);
         expectClose(t.state.h!, h, `step ${call}: state`);
       }
-      // eslint-disable-next-line no-console
       console.log(`truncate ${spec} ${float}: largest scaled error vs the oracle ${Math.max(...errs).toExponential(2)}`);
 
       // the test discriminates: windows of k1 without history (truncate k1), or one update per

@@ -11,7 +11,7 @@ import { differentiate } from '../../ir/passes/differentiate.ts';
 import { verifiedPass, verifyGraph } from '../../ir/verify.ts';
 import { stepLossGraph, type TracedCell } from '../../src/dsl/trace.ts';
 import { sequenceGraph, type Truncation } from '../../src/layout.ts';
-import { passNames, runPipeline } from '../../src/pipeline.ts';
+import { checkPassName, passNames, runPipeline } from '../../src/pipeline.ts';
 import { drawDot, type Detail } from './draw.ts';
 import { expandGraph } from './expand.ts';
 
@@ -40,7 +40,7 @@ export function cellDot(c: TracedCell, opts: ViewOptions): string {
   const sizes = Object.entries(c.sizes).map(([k, v]) => `${k}=${v}`).join(', ');
   const dims = `${sizes}${sizes ? ', ' : ''}B=${c.batch}`;
   if (opts.after !== undefined) {
-    if (!passNames.includes(opts.after)) throw new RnncError(`--after: unknown pass '${opts.after}'; the passes are ${passNames.join(', ')}`);
+    checkPassName(opts.after);
     if (opts.view === 'cell') throw new RnncError(`--after: the cell view draws one traced step; passes run on the sequence (use --view unrolled or backward)`);
     if (opts.view === 'backward' && passNames.indexOf(opts.after) < passNames.indexOf('differentiate')) {
       throw new RnncError(`--after ${opts.after}: the backward view needs the gradient, which the pipeline adds at 'differentiate'`);

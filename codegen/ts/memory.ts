@@ -32,6 +32,12 @@ export interface PlannedFunction {
   readonly liveOut?: readonly string[];
 }
 
+/** Whether a line of `loop` indexes `name` by the loop's step (`ys[t0 * 4096 + j] = ...`). */
+function fillsPerStep(lines: readonly string[], loop: Range & { step: string }, name: string): boolean {
+  const indexed = new RegExp(`\\b${name}\\[[^\\]]*\\b${loop.step}\\b`);
+  return lines.slice(loop.first, loop.last + 1).some((l) => indexed.test(l));
+}
+
 /** Live ranges, in line numbers, of `names` within one function's code. */
 function liveRanges(fn: PlannedFunction, names: readonly string[]): Map<string, Range> {
   const lines = fn.code.split('\n');
@@ -57,8 +63,7 @@ function liveRanges(fn: PlannedFunction, names: readonly string[]): Map<string, 
     for (const loop of loops) {
       const inside = r.first <= loop.last && r.last >= loop.first;
       const outside = r.first < loop.first || r.last > loop.last;
-      const perStep = new RegExp(`\\b${name}\\[[^\\]]*\\b${loop.step}\\b`);
-      if (inside && (outside || lines.slice(loop.first, loop.last + 1).some((l) => perStep.test(l)))) {
+      if (inside && (outside || fillsPerStep(lines, loop, name))) {
         r.first = Math.min(r.first, loop.first);
         r.last = Math.max(r.last, loop.last);
       }

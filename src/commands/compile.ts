@@ -30,7 +30,7 @@ export function optimizerFrom(values: Values): { optimizer: OptimizerSpec; clip:
   if (float !== 'f32' && float !== 'f64') throw new RnncError(`--float: '${float}' must be f32 or f64`);
   const level = (values.opt as string | undefined) ?? '1';
   if (level !== '0' && level !== '1') throw new RnncError(`--opt: '${level}' must be 0 or 1`);
-  return { optimizer: { ...opt, momentum }, clip: positiveNumber('clip', values.clip) ?? null, float, seed: values.seed === undefined ? 1 : positiveInt('seed', values.seed, 1), opt: level === '0' ? 0 : 1 };
+  return { optimizer: { ...opt, momentum }, clip: positiveNumber('clip', values.clip) ?? null, float, seed: positiveInt('seed', values.seed, 1), opt: level === '0' ? 0 : 1 };
 }
 
 export const optimizerHelp = `      --optimizer NAME  sgd (default), momentum or adam

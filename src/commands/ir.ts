@@ -3,7 +3,7 @@ import type { Graph } from '../../ir/graph.ts';
 import { unroll } from '../../ir/passes/unroll.ts';
 import { printGraph } from '../../ir/print.ts';
 import { verifiedPass, verifyGraph } from '../../ir/verify.ts';
-import { passes, passNames, runPipeline } from '../pipeline.ts';
+import { checkPassName, passes, passNames, runPipeline } from '../pipeline.ts';
 import { stepLossGraph } from '../dsl/trace.ts';
 import { sequenceGraph } from '../layout.ts';
 import { cellOptions, cellOptionsHelp, loadJob, positiveInt, type Command } from './common.ts';
@@ -25,8 +25,7 @@ ${passes.map((p) => `                          ${p.name.padEnd(20)} ${p.what}`).
   options: { ...cellOptions, forward: { type: 'boolean' }, after: { type: 'string' }, unroll: { type: 'string' } },
   async run(values, positionals) {
     // checked before any output: a bad option must not leave half the IR on stdout
-    const after = values.after as string | undefined;
-    if (after !== undefined && !passNames.includes(after)) throw new RnncError(`--after: unknown pass '${after}'; the passes are ${passNames.join(', ')}`);
+    const after = values.after === undefined ? undefined : checkPassName(values.after as string);
     const sequence = values.seq !== undefined;
     for (const flag of ['truncate', 'unroll'] as const) {
       if (values[flag] !== undefined && !sequence) throw new RnncError(`--${flag}: needs --seq T (without it the IR is one step)`);

@@ -158,7 +158,10 @@ export function checkShape(what: string, shape: readonly number[], site: Site | 
 /** The numbers each init scheme needs. */
 const INITS: Readonly<Record<Init['kind'], readonly string[]>> = { zeros: [], uniform: ['bound'], normal: ['std'], xavier: [], orthogonal: ['gain'], identity: ['scale'] };
 
-function checkInit(what: string, value: unknown, site: Site | undefined): Init {
+/** The init schemes that work on a matrix's rows and columns. */
+const MATRIX_INITS: ReadonlySet<Init['kind']> = new Set(['xavier', 'orthogonal', 'identity']);
+
+function checkInit(what: string, value: unknown, shape: readonly number[], site: Site | undefined): Init {
   const kind = typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined;
   if (typeof kind !== 'string' || !Object.hasOwn(INITS, kind)) {
     throw new RnncError(`${what}: init must be one of ${Object.keys(initHelpers).map((k) => `init.${k}()`).join(', ')}, got ${describe(value)}`, site);
@@ -167,6 +170,7 @@ function checkInit(what: string, value: unknown, site: Site | undefined): Init {
     const v = (value as Record<string, unknown>)[f];
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new RnncError(`${what}: init '${kind}' needs a finite ${f}, got ${describe(v)}`, site);
   }
+  if (MATRIX_INITS.has(kind as Init['kind']) && shape.length !== 2) throw new RnncError(`${what} ${fmtShape(shape)}: init '${kind}' is for a matrix [rows, cols]`, site);
   return value as Init;
 }
 
@@ -216,10 +220,7 @@ export function stepContext(
       const s = checkShape(`param '${name}'`, shape, site);
       const node = b.arg(name, 'f32', s, 'param');
       // default U(±1/sqrt(fan-in)), fan-in the last dimension (1 for a scalar: U(±1))
-      const how = init === undefined ? { kind: 'uniform' as const, bound: 1 / Math.sqrt(s[s.length - 1] ?? 1) } : checkInit(`param '${name}'`, init, site);
-      if ((how.kind === 'xavier' || how.kind === 'orthogonal' || how.kind === 'identity') && s.length !== 2) {
-        throw new RnncError(`param '${name}' ${fmtShape(s)}: init '${how.kind}' is for a matrix [rows, cols]`, site);
-      }
+      const how = init === undefined ? { kind: 'uniform' as const, bound: 1 / Math.sqrt(s[s.length - 1] ?? 1) } : checkInit(`param '${name}'`, init, s, site);
       out.params.push({ name, shape: s, init: how, site, node });
       return new Tensor(node, false, site);
     },

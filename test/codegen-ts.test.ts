@@ -182,7 +182,7 @@ describe('TypeScript target: generated trainers', () => {
 });
 
 /*
- * Nothing is allocated per training step (DESIGN.md: "buffers allocated once"). The check reads the
+ * Nothing is allocated per training step (docs/trainer-api.md, "Allocation"). The check reads the
  * generated module's AST: from the entry points that run per step (step, lossAndGrad, forward) it
  * follows every call to a function of the module (the window functions, update, clip, bind, the
  * batch checks...) and looks in each body for what allocates in JavaScript: `new`, array and object

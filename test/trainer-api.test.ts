@@ -1,5 +1,5 @@
 /**
- * The generated trainer's API (DESIGN.md, "The generated trainer"): live views, state carry,
+ * The generated trainer's API (docs/trainer-api.md): live views, state carry,
  * `spec`, seeded init schemes, the optimizers, clipping, per-window updates under truncation
  * (against the hand-written BPTT oracle), parameter files, and bad input — which must be a clear
  * error that leaves the trainer exactly as it was.
@@ -500,7 +500,7 @@ describe('truncated BPTT in step: an update after each window (vs the hand-writt
   }
 
   /*
-   * The general form k1:k2 (DESIGN.md, "Truncation"): windows end every k1 steps and reach k2 - k1
+   * The general form k1:k2 (docs/truncation.md, "The windows"): windows end every k1 steps and reach k2 - k1
    * steps of history back; in step, each window updates the parameters, and the next window re-runs
    * its history at the new parameters from the state the window before handed on.
    * Tolerances: in float64 the generated code and the oracle do the same arithmetic up to the order

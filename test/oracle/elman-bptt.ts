@@ -1,6 +1,6 @@
 /**
  * A hand-written BPTT for the Elman cell, min-char-rnn style: the oracle for the compiled Elman
- * backward (DESIGN.md, "How we know it is right"). Plain loops over Float64Arrays, written from the
+ * backward (docs/pipeline.md, "How correctness is checked"). Plain loops over Float64Arrays, written from the
  * math and from nothing in src/ or ir/.
  *
  * PyTorch parameterisation (nn.RNN with tanh, then nn.Linear), per example b and step t:

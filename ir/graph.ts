@@ -1,5 +1,5 @@
-import type { Node } from './node.ts';
 import { rebuild } from './build.ts';
+import { withSite, type Node } from './node.ts';
 
 /**
  * A graph: ordered inputs (`arg` nodes) and named outputs. Nodes are interned, so a graph is
@@ -78,4 +78,31 @@ export function inlineGraph(g: Graph, values: Readonly<Record<string, Node>>): R
   const outs: Record<string, Node> = {};
   for (const [k, n] of Object.entries(g.outputs)) outs[k] = memo.get(n.id)!;
   return outs;
+}
+
+/**
+ * Apply Scan replacements to a graph. A replacement was built over the old sources, which may
+ * themselves be replaced (a window's Scan reads the previous window's state), so it is rebuilt
+ * over the rewritten sources: one copy of each Scan remains, feeding both loss and gradient.
+ */
+export function applyReplacements(g: Graph, replacements: ReadonlyMap<number, Node>): Graph {
+  if (replacements.size === 0) return g;
+  const memo = new Map<number, Node>();
+  const apply = (node: Node): Node => {
+    const hit = memo.get(node.id);
+    if (hit) return hit;
+    let target = node;
+    while (replacements.has(target.id)) target = replacements.get(target.id)!;
+    const srcs = target.srcs.map(apply);
+    const out = srcs.every((s, i) => s === target.srcs[i]) ? target : remake(target, srcs);
+    memo.set(node.id, out);
+    return out;
+  };
+  const outputs: Record<string, Node> = {};
+  for (const [k, n] of Object.entries(g.outputs)) outputs[k] = apply(n);
+  return makeGraph(g.inputs, outputs);
+}
+
+function remake(node: Node, srcs: readonly Node[]): Node {
+  return withSite(node.site, () => rebuild(node, srcs));
 }

@@ -1,7 +1,6 @@
 import { RnncError, ShapeError, type Site } from './error.ts';
 import type { Graph } from './graph.ts';
 import type { Op } from './op.ts';
-import { opDefs } from './ops/registry.ts';
 
 export type DType = 'f32' | 'f64' | 'i32';
 export type Shape = readonly number[];
@@ -42,6 +41,33 @@ export class Node implements TensorType {
   }
 }
 
+/** A result type as a type rule gives it: one type, and one per result for a multi-result node. */
+export type InferredType = TensorType & { readonly results?: readonly TensorType[] };
+
+/** What the factory needs of an op's definition (an `OpDef` is one): its arity and type rule. */
+export interface TypeRule {
+  readonly arity: number | 'variadic';
+  /** Result type; throws ShapeError (plain words, shapes included) on bad operands. */
+  infer(srcs: readonly Node[], attrs: Attrs): InferredType;
+}
+
+/**
+ * The type rules `mk` applies, installed by ir/ops/registry.ts when it loads. This module cannot
+ * import the registry: the op definitions build nodes with `mk` in their VJPs, so the import
+ * would be a cycle. Every module that reads the registry (the interpreter, the verifier, autodiff)
+ * loads it; building nodes before anything has is a programming error and says so.
+ */
+let typeRules: Readonly<Record<Op, TypeRule>> | undefined;
+
+export function setTypeRules(rules: Readonly<Record<Op, TypeRule>>): void {
+  typeRules = rules;
+}
+
+function typeRule(op: Op): TypeRule {
+  if (!typeRules) throw new Error(`mk(${op}): no type rules installed; import ir/ops/registry.ts before building nodes`);
+  return typeRules[op];
+}
+
 const interned = new Map<string, Node>();
 let nextId = 0;
 let ambientSite: Site | undefined;
@@ -72,8 +98,8 @@ export function mk(op: Op, srcs: readonly Node[], attrs: Attrs = {}, site?: Site
   const key = `${op}(${srcs.map((s) => s.id).join(',')}){${attrKey(attrs)}}`;
   const found = interned.get(key);
   if (found) return found;
-  const def = opDefs[op];
-  let type: TensorType & { results?: readonly TensorType[] };
+  const def = typeRule(op);
+  let type: InferredType;
   try {
     if (def.arity !== 'variadic' && srcs.length !== def.arity) {
       throw new ShapeError(`expects ${def.arity} operand(s), got ${srcs.length}`);

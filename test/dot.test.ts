@@ -11,7 +11,7 @@ import path from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { renderDot } from '../codegen/dot/render.ts';
-import { cellDot, VIEWS, type View, type ViewOptions } from '../codegen/dot/views.ts';
+import { cellDot, VIEWS, type View, type ViewOptions } from '../src/dot-views.ts';
 import type { CellDef } from '../src/dsl/cell.ts';
 import { traceCell, type TracedCell } from '../src/dsl/trace.ts';
 import { parseTruncation } from '../src/layout.ts';

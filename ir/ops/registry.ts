@@ -1,3 +1,4 @@
+import { setTypeRules } from '../node.ts';
 import type { Op } from '../op.ts';
 import { binaryDefs, unaryDefs } from './elementwise.ts';
 import { gatherDef, onehotDef, scatterAddDef } from './indexing.ts';
@@ -30,3 +31,6 @@ export const opDefs: Record<Op, OpDef> = {
   scan: scanDef,
   proj: projDef,
 };
+
+// The node factory applies these type rules; it cannot import them (see setTypeRules).
+setTypeRules(opDefs);

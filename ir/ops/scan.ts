@@ -5,12 +5,10 @@
  */
 import * as b from '../build.ts';
 import { fmtShape, ShapeError } from '../error.ts';
-import { graphNodes, makeGraph, topoSort, type Graph } from '../graph.ts';
-import { evaluate } from '../interpret.ts';
+import { applyReplacements, graphNodes, makeGraph, topoSort, type Graph } from '../graph.ts';
 import type { Attrs, Node, TensorType } from '../node.ts';
-import { applyReplacements, gradients, type Seed } from '../passes/differentiate.ts';
 import { sizeOf, tensor, type Tensor } from '../tensor.ts';
-import type { OpDef } from './types.ts';
+import type { OpDef, Seed } from './types.ts';
 
 export interface ScanParts {
   body: Graph;
@@ -72,7 +70,7 @@ export const scanDef: OpDef = {
     return { dtype: 'f32', shape: [], results };
   },
 
-  evaluate(inputs, node) {
+  evaluate(inputs, node, ctx) {
     const { body, nConsts, nCarries, length, reverse } = scanParts(node.attrs);
     const names = body.inputs.map(argName);
     const outs = Object.values(body.outputs);
@@ -85,7 +83,7 @@ export const scanDef: OpDef = {
         const x = inputs[i]!, n = sizeOf(body.inputs[i]!.shape);
         env[names[i]!] = tensor(x.dtype, body.inputs[i]!.shape, x.data.subarray(t * n, (t + 1) * n));
       }
-      const r = Object.values(evaluate(body, env));
+      const r = Object.values(ctx.evaluate(body, env));
       for (let k = 0; k < nCarries; k++) env[names[nConsts + k]!] = r[k]!;
       ys.forEach((y, j) => y.data.set(r[nCarries + j]!.data, t * r[nCarries + j]!.data.length));
     }
@@ -111,7 +109,7 @@ export const scanDef: OpDef = {
       const c = i < nCarries ? dCarry[i]! : dYs[i - nCarries];
       if (c && o.dtype !== 'i32') seeds.push({ node: o, cotangent: c });
     });
-    const step = gradients(seeds, [...constArgs, ...carryArgs, ...xArgs]);
+    const step = ctx.gradients(seeds, [...constArgs, ...carryArgs, ...xArgs]);
     const fwdBody = applyReplacements(body, step.replacements);
     // only what the outer graph wants: no gradient for inputs and targets it does not differentiate
     const wanted = step.grads.map((g, i) => (i < nConsts || i >= nConsts + nCarries) && !ctx.needsGrad(node.srcs[i]!) ? null : g);

@@ -1,17 +1,49 @@
-import type { Attrs, Node, TensorType } from '../node.ts';
+/**
+ * The shape of an op definition and of what its rules are handed. Type-only imports: this module
+ * sits under the op files, the registry and the passes alike, so it must not reach any of them.
+ */
+import type { Graph } from '../graph.ts';
+import type { Node, TypeRule } from '../node.ts';
 import type { Tensor } from '../tensor.ts';
-import type { VjpContext } from '../passes/differentiate.ts';
 
 /** A cotangent: one node for a single-result op, one (possibly zero) node per result for Scan. */
 export type Cotangent = Node | readonly (Node | null)[];
 
-/** One definition per op: its type rule, its float64 reference evaluation and its VJP. */
-export interface OpDef {
-  readonly arity: number | 'variadic';
-  /** Result type; throws ShapeError (plain words, shapes included) on bad operands. */
-  infer(srcs: readonly Node[], attrs: Attrs): TensorType & { results?: readonly TensorType[] };
+export interface Seed {
+  readonly node: Node;
+  readonly cotangent: Node;
+}
+
+export interface Gradients {
+  /** One entry per `wrt` node, null where no gradient flows. */
+  readonly grads: readonly (Node | null)[];
+  /** Forward nodes to substitute in every graph that uses these gradients. */
+  readonly replacements: ReadonlyMap<number, Node>;
+}
+
+/** What a VJP is handed by the autodiff driver (ir/passes/differentiate.ts). */
+export interface VjpContext {
+  /** Some VJPs (Scan's) need the forward node to produce more results: they ask to replace it. */
+  replace(old: Node, replacement: Node): void;
+  /** Whether a gradient for `node` is wanted (it lies on a path from a `wrt` node). */
+  needsGrad(node: Node): boolean;
+  /**
+   * The driver itself, for a VJP that differentiates a body graph (Scan's step). Handed in rather
+   * than imported: the driver reads every op's VJP through the registry, Scan's among them.
+   */
+  gradients(seeds: readonly Seed[], wrt: readonly Node[]): Gradients;
+}
+
+/** What an evaluation is handed by the interpreter (ir/interpret.ts). */
+export interface EvalContext {
+  /** The interpreter itself, for an op that runs a body graph (Scan); handed in for the same reason. */
+  evaluate(g: Graph, inputs: Readonly<Record<string, Tensor>>): Record<string, Tensor>;
+}
+
+/** One definition per op: its type rule (what `mk` applies), its float64 reference evaluation and its VJP. */
+export interface OpDef extends TypeRule {
   /** Reference evaluation in float64. Scan returns one tensor per result. */
-  evaluate(inputs: readonly Tensor[], node: Node): Tensor | readonly Tensor[];
+  evaluate(inputs: readonly Tensor[], node: Node, ctx: EvalContext): Tensor | readonly Tensor[];
   /** Gradient contribution to each source; null is a symbolic zero. */
   vjp(node: Node, g: Cotangent, ctx: VjpContext): readonly (Node | null)[];
 }

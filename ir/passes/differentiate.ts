@@ -5,28 +5,10 @@
  */
 import * as b from '../build.ts';
 import { fmtShape, RnncError } from '../error.ts';
-import { makeGraph, topoSort, type Graph } from '../graph.ts';
+import { applyReplacements, makeGraph, topoSort, type Graph } from '../graph.ts';
 import { withSite, type Node } from '../node.ts';
 import { opDefs } from '../ops/registry.ts';
-
-export interface Seed {
-  readonly node: Node;
-  readonly cotangent: Node;
-}
-
-/** Some VJPs (Scan's) need the forward node to produce more results: they ask to replace it. */
-export interface VjpContext {
-  replace(old: Node, replacement: Node): void;
-  /** Whether a gradient for `node` is wanted (it lies on a path from a `wrt` node). */
-  needsGrad(node: Node): boolean;
-}
-
-export interface Gradients {
-  /** One entry per `wrt` node, null where no gradient flows. */
-  readonly grads: readonly (Node | null)[];
-  /** Forward nodes to substitute in every graph that uses these gradients. */
-  readonly replacements: ReadonlyMap<number, Node>;
-}
+import type { Gradients, Seed, VjpContext } from '../ops/types.ts';
 
 export function gradients(seeds: readonly Seed[], wrt: readonly Node[]): Gradients {
   const order = topoSort(seeds.map((s) => s.node));
@@ -37,7 +19,7 @@ export function gradients(seeds: readonly Seed[], wrt: readonly Node[]): Gradien
   const cots = new Map<number, Node>();
   const tupleCots = new Map<number, (Node | null)[]>();
   const replacements = new Map<number, Node>();
-  const ctx: VjpContext = { replace: (old, rep) => replacements.set(old.id, rep), needsGrad: (n) => live.has(n.id) && n.dtype !== 'i32' };
+  const ctx: VjpContext = { replace: (old, rep) => replacements.set(old.id, rep), needsGrad: (n) => live.has(n.id) && n.dtype !== 'i32', gradients };
 
   const accumulate = (target: Node, g: Node | null, from: Node) => {
     if (g === null || !live.has(target.id) || target.dtype === 'i32') return;
@@ -68,33 +50,6 @@ export function gradients(seeds: readonly Seed[], wrt: readonly Node[]): Gradien
     node.srcs.forEach((s, k) => accumulate(s, srcGrads[k] ?? null, node));
   }
   return { grads: wrt.map((w) => cots.get(w.id) ?? null), replacements };
-}
-
-/**
- * Apply Scan replacements to a graph. A replacement was built over the old sources, which may
- * themselves be replaced (a window's Scan reads the previous window's state), so it is rebuilt
- * over the rewritten sources: one copy of each Scan remains, feeding both loss and gradient.
- */
-export function applyReplacements(g: Graph, replacements: ReadonlyMap<number, Node>): Graph {
-  if (replacements.size === 0) return g;
-  const memo = new Map<number, Node>();
-  const apply = (node: Node): Node => {
-    const hit = memo.get(node.id);
-    if (hit) return hit;
-    let target = node;
-    while (replacements.has(target.id)) target = replacements.get(target.id)!;
-    const srcs = target.srcs.map(apply);
-    const out = srcs.every((s, i) => s === target.srcs[i]) ? target : remake(target, srcs);
-    memo.set(node.id, out);
-    return out;
-  };
-  const outputs: Record<string, Node> = {};
-  for (const [k, n] of Object.entries(g.outputs)) outputs[k] = apply(n);
-  return makeGraph(g.inputs, outputs);
-}
-
-function remake(node: Node, srcs: readonly Node[]): Node {
-  return withSite(node.site, () => b.rebuild(node, srcs));
 }
 
 export interface DifferentiateOptions {

@@ -1,7 +1,7 @@
 import { RnncError } from '../../ir/error.ts';
 import { formatOf, renderDot } from '../../codegen/dot/render.ts';
 import { checkOutputPath, writeAtomic } from '../write.ts';
-import { cellDot, isView, VIEWS } from '../../codegen/dot/views.ts';
+import { cellDot, isView, VIEWS } from '../dot-views.ts';
 import { cellOptions, cellOptionsHelp, loadJob, type Command } from './common.ts';
 
 export const dotCommand: Command = {

@@ -1,6 +1,7 @@
 /** The library entry for compiling: traced cell + options -> generated module source. */
-import { generateTrainer, type TrainerConfig } from '../codegen/ts/trainer.ts';
-import { defaultOptimizer, type OptimizerSpec } from '../codegen/ts/runtime.ts';
+import { generateTrainer, type TrainerConfig } from '../codegen/host/trainer.ts';
+import { tsTarget } from '../codegen/ts/target.ts';
+import { defaultOptimizer, type OptimizerSpec } from '../codegen/host/runtime.ts';
 
 export { defaultOptimizer };
 import type { TracedCell } from './dsl/trace.ts';
@@ -25,5 +26,5 @@ export function compileTrainer(cell: TracedCell, opts: CompileOptions): string {
     clip: opts.clip ?? null,
     seed: opts.seed ?? 1,
   };
-  return generateTrainer(planTraining(cell, opts.seq, opts.truncation ?? { k1: opts.seq, k2: opts.seq }, opts.opt ?? 1), cfg);
+  return generateTrainer(planTraining(cell, opts.seq, opts.truncation ?? { k1: opts.seq, k2: opts.seq }, opts.opt ?? 1), cfg, tsTarget(cfg.float));
 }

@@ -12,12 +12,10 @@ import * as b from '../ir/build.ts';
 import { RnncError } from '../ir/error.ts';
 import { inlineGraph, makeGraph, type Graph } from '../ir/graph.ts';
 import type { Node } from '../ir/node.ts';
+import type { Truncation } from '../ir/program.ts';
 import type { TracedCell } from './dsl/trace.ts';
 
-export interface Truncation {
-  readonly k1: number;
-  readonly k2: number;
-}
+export type { Truncation } from '../ir/program.ts';
 
 export interface WindowShape {
   /** First step of the window in the sequence. */

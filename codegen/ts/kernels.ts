@@ -1,68 +1,72 @@
-/** Loop kernels for the ops that are not fused elementwise expressions. Sizes are literals. */
+/**
+ * The TypeScript target's kernels: one emitter per kind of schedule kernel, plain loops over typed
+ * arrays with literal bounds. A missing kind is a type error (the table is a Record over KernelKind).
+ */
 import type { CodeBlockWriter } from 'ts-morph';
-import type { Node } from '../../ir/node.ts';
-import { at, type View } from './lower.ts';
-import { plus, times } from './index-expr.ts';
+import { formatAffine } from '../schedule/affine.ts';
+import type { Kernel, KernelKind, View as ScheduleView } from '../schedule/types.ts';
+import { renderElementwise } from './elementwise.ts';
+
+/** A view as text: the buffer's name and the offset expression. */
+interface View {
+  readonly buf: string;
+  readonly off: string;
+}
+
+const v = (x: ScheduleView): View => ({ buf: x.buf, off: formatAffine(x.off) });
+
+/** a + b for expressions, folding literal zeros. */
+export function plus(a: string, b: string | number): string {
+  const bs = String(b);
+  if (bs === '0') return a;
+  if (a === '0') return bs;
+  return `${a} + ${bs}`;
+}
+
+export function times(a: string, n: number): string {
+  if (n === 1) return a;
+  if (a === '0') return '0';
+  return `${/^[\w.]+$/.test(a) ? a : `(${a})`} * ${n}`;
+}
+
+const at = (x: View, i: string | number) => `${x.buf}[${plus(x.off, String(i))}]`;
+
+function zero(w: CodeBlockWriter, x: View, size: number): void {
+  w.writeLine(`${x.buf}.fill(0, ${x.off}, ${plus(x.off, size)});`);
+}
+
+type Emitters = { readonly [K in KernelKind]: (w: CodeBlockWriter, k: Extract<Kernel, { kind: K }>) => void };
+
+export const kernels: Emitters = {
+  elementwise: renderElementwise,
+  matmul: (w, k) => matmul(w, k.transA, k.transB, k.m, k.n, k.k, v(k.a), v(k.b), v(k.c)),
+  transpose: (w, k) => transpose(w, k.rows, k.cols, v(k.x), v(k.out)),
+  sum: (w, k) => sum(w, k.shape, k.axes, v(k.x), v(k.out)),
+  log_softmax: (w, k) => softmax(w, k.rows, k.cols, v(k.x), v(k.out), null),
+  softmax_ce: (w, k) => softmax(w, k.rows, k.cols, v(k.x), v(k.out), v(k.target)),
+  gather: (w, k) => {
+    const [table, idx, out] = [v(k.table), v(k.idx), v(k.out)];
+    w.write(`for (let r = 0; r < ${k.rows}; r++)`).block(() => {
+      w.writeLine(`const base = ${at(idx, 'r')} * ${k.cols};`);
+      w.write(`for (let j = 0; j < ${k.cols}; j++)`).block(() => w.writeLine(`${at(out, `r * ${k.cols} + j`)} = ${at(table, 'base + j')};`));
+    });
+  },
+  scatter_add: (w, k) => {
+    const [idx, values, out] = [v(k.idx), v(k.values), v(k.out)];
+    zero(w, out, k.size);
+    w.write(`for (let r = 0; r < ${k.rows}; r++)`).block(() => {
+      w.writeLine(`const base = ${at(idx, 'r')} * ${k.cols};`);
+      w.write(`for (let j = 0; j < ${k.cols}; j++)`).block(() => w.writeLine(`${at(out, 'base + j')} += ${at(values, `r * ${k.cols} + j`)};`));
+    });
+  },
+  pad: (w, k) => {
+    const out = v(k.out);
+    zero(w, out, k.size);
+    copyBlocks(w, v(k.x), out, k.outer, k.block, k.block, k.outBlock, k.offset);
+  },
+};
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
-
-function zero(w: CodeBlockWriter, v: View, size: number): void {
-  w.writeLine(`${v.buf}.fill(0, ${v.off}, ${plus(v.off, size)});`);
-}
-
-export function emitKernel(w: CodeBlockWriter, n: Node, srcs: readonly View[], out: View): void {
-  switch (n.op) {
-    case 'matmul':
-      return matmul(w, n, srcs[0]!, srcs[1]!, out);
-    case 'transpose':
-      return transpose(w, n, srcs[0]!, out);
-    case 'sum':
-      return sum(w, n, srcs[0]!, out);
-    case 'softmax_ce':
-    case 'log_softmax':
-      return softmax(w, n, srcs, out);
-    case 'gather': {
-      const [table, idx] = srcs as [View, View];
-      const [rows, e] = n.shape as [number, number];
-      w.write(`for (let r = 0; r < ${rows}; r++)`).block(() => {
-        w.writeLine(`const base = ${at(idx, 'r')} * ${e};`);
-        w.write(`for (let j = 0; j < ${e}; j++)`).block(() => w.writeLine(`${at(out, `r * ${e} + j`)} = ${at(table, 'base + j')};`));
-      });
-      return;
-    }
-    case 'scatter_add': {
-      const [idx, values] = srcs as [View, View];
-      const e = n.shape[1]!, rows = n.srcs[0]!.shape[0]!;
-      zero(w, out, n.size);
-      w.write(`for (let r = 0; r < ${rows}; r++)`).block(() => {
-        w.writeLine(`const base = ${at(idx, 'r')} * ${e};`);
-        w.write(`for (let j = 0; j < ${e}; j++)`).block(() => w.writeLine(`${at(out, 'base + j')} += ${at(values, `r * ${e} + j`)};`));
-      });
-      return;
-    }
-    case 'concat': {
-      const axis = n.attr<number>('axis');
-      const inner = prod(n.shape.slice(axis + 1)), outer = prod(n.shape.slice(0, axis));
-      let base = 0;
-      n.srcs.forEach((s, k) => {
-        const block = s.shape[axis]! * inner;
-        copyBlocks(w, srcs[k]!, out, outer, block, block, n.shape[axis]! * inner, base * inner);
-        base += s.shape[axis]!;
-      });
-      return;
-    }
-    case 'pad': {
-      const axis = n.attr<number>('axis'), before = n.attr<number>('before');
-      const inner = prod(n.shape.slice(axis + 1)), outer = prod(n.shape.slice(0, axis));
-      const block = n.srcs[0]!.shape[axis]! * inner;
-      zero(w, out, n.size);
-      copyBlocks(w, srcs[0]!, out, outer, block, block, n.shape[axis]! * inner, before * inner);
-      return;
-    }
-    default:
-      throw new Error(`no TypeScript kernel for ${n.op}`);
-  }
-}
 
 /** out[o * outStride + offset + j] = src[o * srcStride + j] for j < block. */
 function copyBlocks(w: CodeBlockWriter, src: View, out: View, outer: number, block: number, srcStride: number, outStride: number, offset: number): void {
@@ -75,10 +79,7 @@ function copyBlocks(w: CodeBlockWriter, src: View, out: View, outer: number, blo
  * C = op(A) op(B). Each transpose case gets the loop order that walks memory contiguously in the
  * inner loop (dot products of rows for A·Bᵀ, row updates for A·B and Aᵀ·B), unrolled by 4.
  */
-function matmul(w: CodeBlockWriter, n: Node, a: View, b: View, c: View): void {
-  const ta = n.attr<boolean>('transA'), tb = n.attr<boolean>('transB');
-  const [M, N] = n.shape as [number, number];
-  const K = ta ? n.srcs[0]!.shape[0]! : n.srcs[0]!.shape[1]!;
+function matmul(w: CodeBlockWriter, ta: boolean, tb: boolean, M: number, N: number, K: number, a: View, b: View, c: View): void {
   // local names for the arrays: closure variables in a hot loop cost a context load each time
   const A = 'A', B = 'B', C = 'C';
   w.block(() => {
@@ -173,8 +174,7 @@ function matmulRowDots(w: CodeBlockWriter, A: string, B: string, C: string, M: n
  * out = xᵀ for x [R, C], in 16×16 tiles: a tile's rows and columns both stay in cache, where a
  * plain double loop strides through one of them by a whole row per element.
  */
-function transpose(w: CodeBlockWriter, n: Node, x: View, out: View): void {
-  const [R, Cc] = n.srcs[0]!.shape as [number, number];
+function transpose(w: CodeBlockWriter, R: number, Cc: number, x: View, out: View): void {
   const T = 16;
   w.block(() => {
     w.writeLine(`const X = ${x.buf}, Y = ${out.buf}, xo = ${x.off}, yo = ${out.off};`);
@@ -191,10 +191,9 @@ function transpose(w: CodeBlockWriter, n: Node, x: View, out: View): void {
 }
 
 /** Sum over axes: a leading block of axes (bias gradients), a trailing block (row sums), or any. */
-function sum(w: CodeBlockWriter, n: Node, x: View, out: View): void {
-  const shape = n.srcs[0]!.shape, axes = n.attr<number[]>('axes');
+function sum(w: CodeBlockWriter, shape: readonly number[], axes: readonly number[], x: View, out: View): void {
   const leading = axes.every((a, i) => a === i), trailing = axes.every((a, i) => a === shape.length - axes.length + i);
-  const reduced = prod(axes.map((a) => shape[a]!)), kept = n.size;
+  const reduced = prod(axes.map((a) => shape[a]!)), kept = prod(shape) / reduced;
   if (trailing) {
     w.write(`for (let r = 0; r < ${kept}; r++)`).block(() => {
       w.writeLine('let s = 0;');
@@ -218,9 +217,7 @@ function sum(w: CodeBlockWriter, n: Node, x: View, out: View): void {
 }
 
 /** Row-wise log-softmax of [N, C], or cross-entropy against i32 targets. */
-function softmax(w: CodeBlockWriter, n: Node, srcs: readonly View[], out: View): void {
-  const [N, C] = n.srcs[0]!.shape as [number, number];
-  const x = srcs[0]!;
+function softmax(w: CodeBlockWriter, N: number, C: number, x: View, out: View, target: View | null): void {
   w.write(`for (let r = 0; r < ${N}; r++)`).block(() => {
     w.writeLine(`const xr = ${plus(x.off, `r * ${C}`)};`);
     w.writeLine(`let max = -Infinity;`);
@@ -228,7 +225,7 @@ function softmax(w: CodeBlockWriter, n: Node, srcs: readonly View[], out: View):
     w.writeLine('let s = 0;');
     w.write(`for (let j = 0; j < ${C}; j++)`).block(() => w.writeLine(`s += Math.exp(${x.buf}[xr + j] - max);`));
     w.writeLine('const lse = max + Math.log(s);');
-    if (n.op === 'softmax_ce') w.writeLine(`${at(out, 'r')} = lse - ${x.buf}[xr + ${at(srcs[1]!, 'r')}];`);
+    if (target) w.writeLine(`${at(out, 'r')} = lse - ${x.buf}[xr + ${at(target, 'r')}];`);
     else w.write(`for (let j = 0; j < ${C}; j++)`).block(() => w.writeLine(`${at(out, `r * ${C} + j`)} = ${x.buf}[xr + j] - lse;`));
   });
 }

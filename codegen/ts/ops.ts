@@ -19,3 +19,10 @@ export const binaryExpr: Record<BinaryOp, (a: string, b: string) => string> = {
   div: (a, b) => `(${a}) / (${b})`,
   sqerr: (a, b) => `((${a}) - (${b})) ** 2`,
 };
+
+/** A number as a TypeScript expression (negative ones parenthesised, non-finite ones named). */
+export function literal(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? 'Infinity' : '-Infinity';
+  return v < 0 ? `(${v})` : String(v);
+}

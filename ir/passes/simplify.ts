@@ -68,6 +68,16 @@ export const rules: readonly Rule[] = [
     return n.op === 'concat' && n.srcs.some(nested) ? b.concat(n.srcs.flatMap((s) => (nested(s) ? s.srcs : [s])), axis) : null;
   }],
   ['pad(x, 0, 0) -> x', (n) => (n.op === 'pad' && n.attr<number>('before') === 0 && n.attr<number>('after') === 0 ? n.srcs[0]! : null)],
+  ['broadcast(broadcast(x)) -> broadcast(x)', (n) => (n.op === 'broadcast' && n.srcs[0]!.op === 'broadcast' ? b.broadcast(n.srcs[0]!.srcs[0]!, n.shape) : null)],
+  // a value that lives in the trailing dims both shapes share (a bias over every row and step) is
+  // broadcast straight to the new shape, so that it is read as bias[j], not through a division
+  ['reshape(broadcast(x)) -> broadcast(x) when x fills trailing dims both keep', (n) => {
+    if (n.op !== 'reshape' || n.srcs[0]!.op !== 'broadcast') return null;
+    const x = n.srcs[0]!.srcs[0]!, from = n.srcs[0]!.shape;
+    const core = x.shape.slice(x.shape.findIndex((d) => d !== 1) < 0 ? x.shape.length : x.shape.findIndex((d) => d !== 1));
+    const trailing = (s: readonly number[]) => s.length >= core.length && core.every((d, i) => s[s.length - core.length + i] === d);
+    return trailing(from) && trailing(n.shape) ? b.broadcast(b.reshape(x, core), n.shape) : null;
+  }],
   ['reshape(reshape(x)) -> reshape(x)', (n) => (n.op === 'reshape' && n.srcs[0]!.op === 'reshape' ? b.reshape(n.srcs[0]!.srcs[0]!, n.shape) : null)],
 ];
 

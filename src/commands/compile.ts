@@ -1,5 +1,5 @@
 import { RnncError } from '../../ir/error.ts';
-import { defaultOptimizer, type OptimizerSpec } from '../../codegen/ts/runtime.ts';
+import { defaultOptimizer, type OptimizerSpec } from '../../codegen/host/runtime.ts';
 import { checkExtension, checkOutputPath, writeAtomic } from '../write.ts';
 import { cellOptions, cellOptionsHelp, loadJob, positiveInt, type Command, type Values } from './common.ts';
 

@@ -2,13 +2,9 @@
  * Parameter initialisation schemes, as data: the generated trainer emits code from them and the
  * seeded generator there draws the numbers.
  */
-export type Init =
-  | { readonly kind: 'zeros' }
-  | { readonly kind: 'uniform'; readonly bound: number } // U(-bound, bound); PyTorch's RNN default is bound = 1/sqrt(H)
-  | { readonly kind: 'normal'; readonly std: number } // PyTorch's nn.Embedding default is N(0, 1)
-  | { readonly kind: 'xavier' } // Glorot uniform: bound = sqrt(6 / (fan_in + fan_out))
-  | { readonly kind: 'orthogonal'; readonly gain: number } // each square block orthogonal (QR of a Gaussian)
-  | { readonly kind: 'identity'; readonly scale: number }; // scale * I, per square block (IRNN: Le et al. 2015)
+import type { Init } from '../../ir/program.ts';
+
+export type { Init };
 
 export const init = {
   zeros: (): Init => ({ kind: 'zeros' }),

@@ -1,16 +1,16 @@
 /**
- * The TypeScript target: one self-contained ES module per compiled model, with the trainer API of
- * DESIGN.md. The module is assembled with ts-morph; loop code comes from lowering the IR of each
- * truncation window (forward and backward) and of the inference graph.
+ * The host shared by targets: one self-contained ES module per compiled model with the trainer API
+ * of docs/trainer-api.md — spec, types, createTrainer, the batch checks, the windows of a sequence,
+ * rollback on non-finite values, clipping, the optimizer, save/load. It is written once from the
+ * schedule; buffers and kernels are the target's (codegen/host/target.ts). The module is assembled
+ * with ts-morph.
  */
 import { CodeBlockWriter, Project, VariableDeclarationKind } from 'ts-morph';
-import type { DType, Node } from '../../ir/node.ts';
-import type { TracedCell } from '../../src/dsl/trace.ts';
-import type { TrainingProgram } from '../../src/program.ts';
-import { plus, times } from './index-expr.ts';
-import { at, emitCopy, lowerGraph, type Emitter, type View } from './lower.ts';
-import { planMemory, type MemoryPlan, type PlannedBuffer } from './memory.ts';
-import { writeInit, writeOrthogonal, writeRandom, writeUpdate, type OptimizerSpec } from './runtime.ts';
+import type { ModelInterface, OptimizerSpec, TrainingProgram } from '../../ir/program.ts';
+import { buildSchedule } from '../schedule/build.ts';
+import { planMemory } from '../schedule/memory.ts';
+import type { Target } from './target.ts';
+import { writeInit, writeOrthogonal, writeRandom } from './runtime.ts';
 
 export interface TrainerConfig {
   readonly float: 'f32' | 'f64';
@@ -20,118 +20,24 @@ export interface TrainerConfig {
   readonly seed: number;
 }
 
-interface Slot {
-  readonly name: string;
-  readonly offset: number;
-  readonly size: number;
-  readonly shape: readonly number[];
-}
-
-function arena<T extends { name: string }>(items: readonly T[], shapeOf: (t: T) => readonly number[]): Slot[] {
-  let offset = 0;
-  return items.map((it) => {
-    const shape = shapeOf(it);
-    const size = shape.reduce((a, b) => a * b, 1);
-    const slot = { name: it.name, offset, size, shape };
-    offset += size;
-    return slot;
-  });
-}
-
-/** One-time buffers, named in order of creation: float scratch planned into one arena, constants apart. */
-class Buffers {
-  readonly scratch: PlannedBuffer[] = [];
-  readonly fixed: string[] = [];
-  private readonly consts = new Map<string, string>();
-  constructor(private readonly floatArray: string) {}
-  private arrayOf(dtype: DType) {
-    return dtype === 'i32' ? 'Int32Array' : this.floatArray;
-  }
-  alloc(size: number, dtype: DType, hint: string): string {
-    const name = `${hint.replace(/\W/g, '_')}${this.scratch.length + this.fixed.length}`;
-    if (dtype === 'i32') this.fixed.push(`const ${name} = new Int32Array(${size});`);
-    else this.scratch.push({ name, size });
-    return name;
-  }
-  constant(value: number, size: number, dtype: DType): string {
-    const key = `${value}:${size}:${dtype}`;
-    let name = this.consts.get(key);
-    if (!name) {
-      name = `const${this.scratch.length + this.fixed.length}`;
-      this.fixed.push(`const ${name} = new ${this.arrayOf(dtype)}(${size}).fill(${value});`);
-      this.consts.set(key, name);
-    }
-    return name;
-  }
-  /** The declarations: constants, then every scratch buffer as a view of the planned arena. */
-  declarations(plan: MemoryPlan): string[] {
-    return [
-      ...this.fixed,
-      `const arena = new ${this.floatArray}(${plan.arenaSize});`,
-      ...this.scratch.map((b) => `const ${b.name} = arena.subarray(${plan.offsets.get(b.name)}, ${plan.offsets.get(b.name)! + b.size});`),
-    ];
-  }
-}
-
+const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 const newWriter = () => new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: true });
 
-export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig): string {
-  const c = program.cell;
-  const F = cfg.float === 'f32' ? 'Float32Array' : 'Float64Array';
+export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, target: Target): string {
+  const c = program.model;
+  const F = target.floatArray;
   const B = c.batch, T = program.seq;
-  const params = arena(c.params, (p) => p.shape);
-  const states = arena(c.states, (s) => [B, ...s.shape]);
+  const schedule = buildSchedule(program);
+  const memory = planMemory(schedule, target.alignElements);
+  const { params, states } = schedule;
   const nP = params.reduce((a, p) => a + p.size, 0), nS = states.reduce((a, s) => a + s.size, 0);
   const every = c.lossOn === 'every';
   const targetStep = c.target.kind === 'class' ? [B] : [B, ...c.target.shape]; // one step's target
-  const targetPerStep = targetStep.reduce((a, b) => a * b, 1);
-  const buffers = new Buffers(F);
-  const emitter = (w: CodeBlockWriter): Emitter => ({ w, depth: 0, alloc: (s, d, h) => buffers.alloc(s, d, h), constant: (v, s, d) => buffers.constant(v, s, d) });
-  /** Parameters and state live in the P and S arenas; inputs are the batch's arrays from `start`. */
-  const bind = (xs: readonly Node[], start: string) => {
-    const env = new Map<number, View>();
-    c.params.forEach((p, i) => env.set(p.node.id, { buf: 'P', off: String(params[i]!.offset) }));
-    c.states.forEach((s, i) => env.set(s.node.id, { buf: 'S', off: String(states[i]!.offset) }));
-    c.inputs.forEach((inp, i) => env.set(xs[i]!.id, { buf: `in_${inp.name}`, off: times(start, inp.node.size) }));
-    return env;
-  };
-
-  // one function per distinct window shape: forward, backward, gradient accumulation, state carry
-  const windowFns = program.windows.map((win) => {
-    const env = bind(win.xs, 'start');
-    env.set(win.target.id, { buf: 'in_target', off: every ? times('start', targetPerStep) : '0' });
-    const w2 = newWriter();
-    w2.writeLine(`/** Steps [start, start + ${win.len}) forward${win.hasLoss ? ' and back; adds scale · ∂(loss sum)/∂params to G, returns the loss sum' : ' only'}; carries the state on. */`);
-    w2.write(`function ${win.fn}(start: number, scale: number): number`).block(() => {
-      const o = lowerGraph(emitter(w2), win.graph, env);
-      if (win.hasLoss) {
-        params.forEach((p) => {
-          const gv = o[`grad_${p.name}`]!;
-          w2.write(`for (let j = 0; j < ${p.size}; j++)`).block(() => w2.writeLine(`G[${plus(String(p.offset), 'j')}] += scale * ${at(gv, 'j')};`));
-        });
-      }
-      // the state for the next window, without gradient
-      states.forEach((s) => emitCopy(w2, o[`carry_${s.name}`]!, { buf: 'S', off: String(s.offset) }, s.size));
-      w2.writeLine(win.hasLoss ? `return ${at(o.loss_sum!, 0)};` : 'return 0;');
-    });
-    return w2.toString();
-  });
-  const schedule = program.schedule;
+  const targetPerStep = prod(targetStep);
   const totalPositions = program.totalPositions;
-
-  // inference: logits at every step
-  const pg = program.predict.graph;
-  const penv = bind(program.predict.xs, '0');
-  const pw = newWriter();
-  let logitsView: View | undefined;
-  pw.write('function forward(): void').block(() => {
-    const o = lowerGraph(emitter(pw), pg, penv);
-    states.forEach((s) => emitCopy(pw, o[s.name]!, { buf: 'S', off: String(s.offset) }, s.size));
-    logitsView = o.logits!;
-  });
-  const Y = pg.outputs.logits!.shape[2]!;
-  // predict reads the logits after forward() returns
-  const memory = planMemory(buffers.scratch, [...windowFns.map((code) => ({ code })), { code: pw.toString(), liveOut: [logitsView!.buf] }]);
+  const forward = schedule.functions.find((f) => f.name === 'forward')!;
+  const logitsView = forward.liveOut[0]!;
+  const Y = program.predict.outputs.logits!.shape[2]!;
   const kib = (n: number) => `${((n * (cfg.float === 'f32' ? 4 : 8)) / 1024).toFixed(1)} KiB`;
 
   // ---- the module ----
@@ -144,7 +50,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig): s
   );
   const targetShape = every ? [T, ...targetStep] : targetStep;
   const spec = {
-    cell: c.def.name,
+    cell: c.name,
     sizes: c.sizes,
     batch: B,
     seq: T,
@@ -162,7 +68,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig): s
     seed: cfg.seed,
   };
   sf.addStatements([
-    `// Generated by rnnc from cell '${c.def.name}' — do not edit; recompile instead.`,
+    `// Generated by rnnc from cell '${c.name}' — do not edit; recompile instead.`,
     `// B=${B}, T=${T}, ${Object.entries(c.sizes).map(([k, v]) => `${k}=${v}`).join(', ')}; ${spec.truncate ? `truncated BPTT ${program.truncation.k1}:${program.truncation.k2}` : 'full BPTT'}; ${cfg.optimizer.kind}; ${cfg.float}.`,
     '// A standalone module: no imports. See `spec` for the shapes it was compiled for.',
     `// Scratch memory: ${kib(memory.arenaSize)} in one arena (${kib(memory.separateSize)} as separate buffers).`,
@@ -220,15 +126,22 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig): s
       w.writeLine(`const state: Record<string, ${F}> = { ${states.map((s) => `${s.name}: S.subarray(${s.offset}, ${s.offset + s.size})`).join(', ')} };`);
       w.writeLine('const rand = makeRandom(options.seed ?? spec.seed);');
       c.params.forEach((p) => writeInit(w, `params.${p.name}`, p.shape, p.init));
-      c.inputs.forEach((i) => w.writeLine(`let in_${i.name}: ${i.kind === 'tokens' ? 'Int32Array' : denseT} = new ${i.kind === 'tokens' ? 'Int32Array' : F}(${T * B * (i.node.size / B)});`));
+      c.inputs.forEach((i) => w.writeLine(`let in_${i.name}: ${i.kind === 'tokens' ? 'Int32Array' : denseT} = new ${i.kind === 'tokens' ? 'Int32Array' : F}(${T * B * prod(i.shape)});`));
       w.writeLine(`let in_target: ${c.target.kind === 'class' ? 'Int32Array' : denseT} = new ${c.target.kind === 'class' ? 'Int32Array' : F}(${(every ? T : 1) * targetPerStep});`);
       w.blankLine();
-      w.writeLine('// buffers of the lowered graphs');
-      buffers.declarations(memory).forEach((l) => w.writeLine(l));
+      w.writeLine(`// the schedule's buffers: scratch in one arena (${target.name} target)`);
+      target.declareBuffers(w, schedule, memory);
       w.blankLine();
-      windowFns.forEach((f) => w.write(f).blankLine());
-      w.write(pw.toString()).blankLine();
-      writeUpdate(w, cfg.optimizer.kind);
+      for (const fn of schedule.functions) {
+        const len = program.windows.find((x) => x.fn === fn.name)?.len;
+        if (len === undefined) w.writeLine('/** Inference over the whole sequence: logits at every step; carries the state on. */');
+        else w.writeLine(`/** Steps [start, start + ${len}) forward${fn.result ? ' and back; adds scale · ∂(loss sum)/∂params to G, returns the loss sum' : ' only'}; carries the state on. */`);
+        // the schedule's functions keep the two-space indentation of the writer they are rendered with
+        const fw = newWriter();
+        target.renderFunction(fw, fn);
+        w.write(fw.toString()).blankLine();
+      }
+      target.writeUpdate(w, cfg.optimizer.kind);
       w.blankLine();
       w.write('function bind(batch: Batch): void').block(() => {
         w.writeLine('checkBatch(batch);');
@@ -241,7 +154,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig): s
         w.writeLine('G.fill(0);');
         w.writeLine('let total = 0;');
         const inv = 1 / (totalPositions * c.lossElements);
-        schedule.forEach((s) => w.writeLine(`total += ${s.fn}(${s.start}, ${inv});`));
+        for (const s of schedule.sequence) w.writeLine(s.positions === 0 ? `${s.fn}(${s.start}, 0);` : `total += ${s.fn}(${s.start}, ${inv});`);
         w.writeLine(`return total * ${inv};`);
       });
       w.blankLine();
@@ -249,7 +162,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig): s
         w.writeLine('bind(batch);');
         w.writeLine('saved.P.set(P); saved.M.set(M); saved.V.set(V); saved.S.set(S); saved.stepCount.set(stepCount);');
         w.writeLine('let total = 0;');
-        schedule.forEach((s, i) => {
+        schedule.sequence.forEach((s, i) => {
           if (s.positions === 0) {
             w.writeLine(`${s.fn}(${s.start}, 0); // no loss in this window: it only carries the state on`);
             return;
@@ -273,13 +186,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig): s
         w.writeLine('throw new RangeError(`step: non-finite ${what} in ${where}; parameters, optimizer state and state are unchanged`);');
       });
       w.blankLine();
-      w.write('function clip(): void').block(() => {
-        w.writeLine('if (hyper.clip === null) return;');
-        w.writeLine('let sq = 0;');
-        w.writeLine('for (let i = 0; i < G.length; i++) sq += G[i] * G[i];');
-        w.writeLine('const norm = Math.sqrt(sq);');
-        w.writeLine('if (norm > hyper.clip) for (let i = 0; i < G.length; i++) G[i] *= hyper.clip / norm;');
-      });
+      target.writeClip(w);
       w.blankLine();
       const nLogits = T * B * Y, logitsShape = `[${T}, ${B}, ${Y}]`;
       w.writeLine(`/** Logits ${logitsShape} (T, B, Y): a fresh copy, or written into \`out\` and returned (no allocation). */`);
@@ -292,8 +199,8 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig): s
         });
         c.inputs.forEach((i) => w.writeLine(`in_${i.name} = inputs.${i.name};`));
         w.writeLine('forward();');
-        w.writeLine(`if (out === undefined) return ${logitsView!.buf}.slice(${logitsView!.off}, ${plus(logitsView!.off, nLogits)});`);
-        emitCopy(w, logitsView!, { buf: 'out', off: '0' }, nLogits);
+        w.writeLine(`if (out === undefined) return ${target.sliceOut(logitsView, nLogits)};`);
+        target.copyOut(w, logitsView, 'out', nLogits);
         w.writeLine('return out;');
       });
       w.blankLine();
@@ -315,7 +222,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig): s
 }
 
 /** Batch checks, parameter (de)serialisation, init helpers: module-level functions. */
-function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: TracedCell, cfg: TrainerConfig, F: string, T: number): void {
+function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: ModelInterface, cfg: TrainerConfig, F: string, T: number): void {
   const w = newWriter();
   writeRandom(w);
   w.blankLine();
@@ -349,7 +256,7 @@ function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: TracedCell
   w.write('function checkInputs(inputs: Inputs): void').block(() => {
     w.writeLine("if (typeof inputs !== 'object' || inputs === null) throw new TypeError(`inputs must be an object, got ${describe(inputs)}`);");
     c.inputs.forEach((i) => {
-      const per = i.node.size / B;
+      const per = prod(i.shape);
       const shape = i.kind === 'tokens' ? [T, B] : [T, B, ...i.shape];
       checkArray(`inputs.${i.name}`, `inputs.${i.name}`, i.kind, T * B * per, shape, i.vocab);
     });

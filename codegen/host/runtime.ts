@@ -1,21 +1,12 @@
 /**
- * The fixed parts of a generated trainer that do not depend on the graph: the seeded generator,
- * the init schemes, the optimizers and small checks. They are written with the code writer like
- * everything else and specialised where the compile options allow (sizes, optimizer kind).
+ * The parts of a generated trainer's host that do not depend on the graph or the target: the
+ * optimizer defaults, the seeded generator and the init schemes, written with the code writer
+ * like everything else and specialised where the compile options allow.
  */
 import type { CodeBlockWriter } from 'ts-morph';
-import type { Init } from '../../src/dsl/init.ts';
+import type { Init, OptimizerKind, OptimizerSpec } from '../../ir/program.ts';
 
-export type OptimizerKind = 'sgd' | 'momentum' | 'adam';
-
-export interface OptimizerSpec {
-  readonly kind: OptimizerKind;
-  readonly lr: number;
-  readonly momentum: number;
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly eps: number;
-}
+export type { OptimizerKind, OptimizerSpec };
 
 /** Optimizer defaults: PyTorch's (lr 0.1 for SGD is ours; Adam's 1e-3 and betas are PyTorch's). */
 export const defaultOptimizer = (kind: OptimizerKind = 'sgd', lr?: number): OptimizerSpec => ({
@@ -95,33 +86,5 @@ export function writeOrthogonal(w: CodeBlockWriter): void {
         });
       });
     });
-  });
-}
-
-/** The update rule, over the whole parameter arena at once. */
-export function writeUpdate(w: CodeBlockWriter, kind: OptimizerKind): void {
-  w.write('function update(): void').block(() => {
-    if (kind === 'sgd') {
-      w.writeLine('const lr = hyper.lr;');
-      w.writeLine('for (let i = 0; i < P.length; i++) P[i] -= lr * G[i];');
-    } else if (kind === 'momentum') {
-      // PyTorch's SGD momentum: m = μ m + g; p -= lr m
-      w.writeLine('const lr = hyper.lr, mu = hyper.momentum;');
-      w.write('for (let i = 0; i < P.length; i++)').block(() => {
-        w.writeLine('M[i] = mu * M[i] + G[i];');
-        w.writeLine('P[i] -= lr * M[i];');
-      });
-    } else {
-      // Adam (Kingma & Ba 2015) with bias correction
-      w.writeLine('stepCount[0]++;');
-      w.writeLine('const { lr, beta1, beta2, eps } = hyper;');
-      w.writeLine('const c1 = 1 - Math.pow(beta1, stepCount[0]), c2 = 1 - Math.pow(beta2, stepCount[0]);');
-      w.write('for (let i = 0; i < P.length; i++)').block(() => {
-        w.writeLine('const g = G[i];');
-        w.writeLine('M[i] = beta1 * M[i] + (1 - beta1) * g;');
-        w.writeLine('V[i] = beta2 * V[i] + (1 - beta2) * g * g;');
-        w.writeLine('P[i] -= (lr * (M[i] / c1)) / (Math.sqrt(V[i] / c2) + eps);');
-      });
-    }
   });
 }

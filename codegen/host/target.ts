@@ -1,0 +1,34 @@
+/**
+ * What a target supplies to the shared host (codegen/host/trainer.ts). The host writes the trainer
+ * API once — spec, types, createTrainer, batch checks, the windows of a sequence, rollback,
+ * clipping, save/load — and reaches buffers and kernels only through this interface: a target
+ * declares the schedule's buffers, renders each schedule function, and supplies the few whole-array
+ * kernels of the host (the optimizer update, the gradient norm, the finiteness check).
+ * docs/schedule.md says how to add one.
+ */
+import type { CodeBlockWriter } from 'ts-morph';
+import type { OptimizerKind } from '../../ir/program.ts';
+import type { MemoryPlan, Schedule, ScheduleFunction, View } from '../schedule/types.ts';
+
+export interface Target {
+  readonly name: string;
+  /** The array type of the module's floats (the schedule's 'f32' buffers). */
+  readonly floatArray: string;
+  /** Arena offsets are multiples of this many elements (WebGPU binds at 256-byte offsets). */
+  readonly alignElements: number;
+  /**
+   * Statements inside createTrainer, after P, G, S, M, V and the input bindings (`in_<name>`,
+   * `in_target`) exist: the schedule's scratch arena and constants.
+   */
+  declareBuffers(w: CodeBlockWriter, schedule: Schedule, plan: MemoryPlan): void;
+  /** A schedule function as a function inside createTrainer: `name(args): number` (its result, or 0). */
+  renderFunction(w: CodeBlockWriter, fn: ScheduleFunction): void;
+  /** Statements copying `size` elements of `from` into the array named `to`, from 0. */
+  copyOut(w: CodeBlockWriter, from: View, to: string, size: number): void;
+  /** An expression: a fresh array of `size` elements of `from`. */
+  sliceOut(from: View, size: number): string;
+  /** `function update(): void`: one optimizer step over P from G (moments M, V; `hyper`, `stepCount`). */
+  writeUpdate(w: CodeBlockWriter, kind: OptimizerKind): void;
+  /** `function clip(): void`: scale G to global L2 norm `hyper.clip` when it is longer. */
+  writeClip(w: CodeBlockWriter): void;
+}

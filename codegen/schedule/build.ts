@@ -1,0 +1,72 @@
+/**
+ * The schedule of a training program: one function per distinct truncation window and one for
+ * inference, each lowered from its optimized graph (body.ts), over the trainer's fixed buffers —
+ * parameters P, gradients G, state S, the batch's inputs and target — and scratch buffers that
+ * memory.ts then places in one arena.
+ */
+import type { TrainingProgram } from '../../ir/program.ts';
+import { constant, variable } from './affine.ts';
+import { Buffers, lowerBody, type OutputRequest } from './body.ts';
+import type { Schedule, ScheduleFunction, Slot, View } from './types.ts';
+
+const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+
+function slots(items: readonly { name: string; shape: readonly number[] }[]): Slot[] {
+  let offset = 0;
+  return items.map(({ name, shape }) => {
+    const slot = { name, offset, size: prod(shape), shape };
+    offset += slot.size;
+    return slot;
+  });
+}
+
+const at = (buf: string, off: number): View => ({ buf, off: constant(off) });
+
+export function buildSchedule(program: TrainingProgram): Schedule {
+  const m = program.model, B = m.batch, T = program.seq;
+  const params = slots(m.params), states = slots(m.states.map((s) => ({ name: s.name, shape: [B, ...s.shape] })));
+  const every = m.lossOn === 'every';
+  const targetPerStep = m.target.kind === 'class' ? B : B * prod(m.target.shape);
+  const bufs = new Buffers();
+  const total = (xs: readonly Slot[]) => xs.reduce((a, s) => a + s.size, 0);
+  bufs.declare({ name: 'P', kind: 'param', dtype: 'f32', size: total(params) });
+  bufs.declare({ name: 'G', kind: 'grad', dtype: 'f32', size: total(params) });
+  bufs.declare({ name: 'S', kind: 'state', dtype: 'f32', size: total(states) });
+  for (const i of m.inputs) bufs.declare({ name: `in_${i.name}`, kind: 'input', dtype: i.kind === 'tokens' ? 'i32' : 'f32', size: T * B * prod(i.shape) });
+  bufs.declare({ name: 'in_target', kind: 'target', dtype: m.target.kind === 'class' ? 'i32' : 'f32', size: (every ? T : 1) * targetPerStep });
+
+  /** Graph inputs in order: parameters, states, then each input from step `start` (and the target). */
+  const bind = (inputs: readonly { id: number }[], start: 'start' | null) => {
+    const env = new Map<number, View>();
+    params.forEach((p, i) => env.set(inputs[i]!.id, at('P', p.offset)));
+    states.forEach((s, i) => env.set(inputs[params.length + i]!.id, at('S', s.offset)));
+    m.inputs.forEach((inp, i) => {
+      const perStep = B * prod(inp.shape);
+      env.set(inputs[params.length + states.length + i]!.id, { buf: `in_${inp.name}`, off: start ? variable(start, perStep) : constant(0) });
+    });
+    return env;
+  };
+  const stateSlots = (prefix: string) => Object.fromEntries(states.map((s): [string, OutputRequest] => [`${prefix}${s.name}`, { kind: 'slot', view: at('S', s.offset) }]));
+
+  const functions: ScheduleFunction[] = program.windows.map((win) => {
+    const env = bind(win.graph.inputs, 'start');
+    const target = win.graph.inputs[params.length + states.length + m.inputs.length]!;
+    env.set(target.id, { buf: 'in_target', off: every ? variable('start', targetPerStep) : constant(0) });
+    const requests: Record<string, OutputRequest> = { ...stateSlots('carry_') };
+    if (win.hasLoss) {
+      requests.loss_sum = { kind: 'any' };
+      for (const p of params) requests[`grad_${p.name}`] = { kind: 'accumulate', view: at('G', p.offset), scalar: 'scale' };
+    }
+    const body = lowerBody(bufs, win.graph, env, requests, 0);
+    return {
+      name: win.fn,
+      args: [{ name: 'start', type: 'int' }, { name: 'scale', type: 'float' }],
+      items: body.items,
+      ...(win.hasLoss ? { result: body.outputs.loss_sum! } : {}),
+      liveOut: [],
+    };
+  });
+  const predict = lowerBody(bufs, program.predict, bind(program.predict.inputs, null), { logits: { kind: 'any' }, ...stateSlots('') }, 0);
+  functions.push({ name: 'forward', args: [], items: predict.items, liveOut: [predict.outputs.logits!] });
+  return { buffers: bufs.list, functions, params, states, sequence: program.sequence };
+}

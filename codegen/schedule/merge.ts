@@ -1,0 +1,111 @@
+/**
+ * Two last steps on a body's items: elementwise kernels over the same iteration space merge into
+ * one when no item between them sees the difference (the saved copies of a step's old state join
+ * the region that computes its new state), and each elementwise kernel's index space is put in
+ * its simplest form (unit dimensions dropped, dimensions that every access walks contiguously
+ * joined: a contiguous [B, H] loop is one loop of B·H; a bias broadcast over it stays two, read as
+ * `bias[j]`).
+ */
+import { sameAffine } from './affine.ts';
+import { itemBuffers, loadsIn } from './walk.ts';
+import type { Access, ElementwiseKernel, Expr, Item } from './types.ts';
+
+/** An item with its level and its position in the graph's order (ties within a level). */
+export interface Placed {
+  readonly level: number;
+  readonly seq: number;
+  readonly item: Item;
+}
+
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+const sameAccess = (a: Access, b: Access) => a.buf === b.buf && sameAffine(a.off, b.off) && sameShape(a.strides, b.strides);
+
+const loadsOf = (k: ElementwiseKernel): Access[] => k.locals.flatMap((e) => loadsIn(e));
+
+/** Whether `a` may run inside `b` (at b's place): b overwrites what a reads only at the very element a reads it, and neither reads the other's output. */
+function fits(a: ElementwiseKernel, b: ElementwiseKernel): boolean {
+  if (!sameShape(a.shape, b.shape)) return false;
+  const aw = new Set(a.stores.map((s) => s.to.buf)), bw = new Set(b.stores.map((s) => s.to.buf));
+  if ([...aw].some((x) => bw.has(x)) || loadsOf(b).some((l) => aw.has(l.buf))) return false;
+  return loadsOf(a).every((l) => !bw.has(l.buf) || b.stores.every((s) => s.to.buf !== l.buf || sameAccess(s.to, l)));
+}
+
+function shift(e: Expr, by: number): Expr {
+  if (e.op === 'local') return { op: 'local', id: e.id + by };
+  if (!('a' in e)) return e;
+  return 'b' in e ? { op: e.op, a: shift(e.a, by), b: shift(e.b, by) } : { op: e.op, a: shift(e.a, by) };
+}
+
+/** a's values first, then b's; every load still precedes every store. */
+function join(a: ElementwiseKernel, b: ElementwiseKernel): ElementwiseKernel {
+  const n = a.locals.length;
+  return {
+    kind: 'elementwise',
+    shape: b.shape,
+    locals: [...a.locals, ...b.locals.map((e) => shift(e, n))],
+    stores: [...a.stores, ...b.stores.map((s) => ({ to: s.to, value: shift(s.value, n) }))],
+    fused: [...a.fused, ...b.fused],
+  };
+}
+
+export function mergeElementwise(placed: readonly Placed[]): Placed[] {
+  const items = [...placed].sort((x, y) => x.level - y.level || x.seq - y.seq);
+  for (let i = 0; i < items.length; i++) {
+    const a = items[i]!.item;
+    if (a.kind !== 'elementwise') continue;
+    const touched = itemBuffers(a);
+    for (let j = i + 1; j < items.length; j++) {
+      const b = items[j]!.item;
+      if (b.kind === 'elementwise' && fits(a, b)) {
+        items[j] = { ...items[j]!, item: join(a, b) };
+        items.splice(i--, 1);
+        break;
+      }
+      // an item in between that reads what a writes, or writes what a touches, pins a here
+      const c = itemBuffers(b);
+      if ([...touched.writes].some((x) => c.reads.has(x) || c.writes.has(x)) || [...touched.reads].some((x) => c.writes.has(x))) break;
+    }
+  }
+  return items.map((p) => (p.item.kind === 'elementwise' ? { ...p, item: canonical(p.item) } : p));
+}
+
+/** Drop unit dimensions and join dimensions that every access walks contiguously. */
+export function canonical(k: ElementwiseKernel): ElementwiseKernel;
+export function canonical(k: Item): Item;
+export function canonical(k: Item): Item {
+  if (k.kind !== 'elementwise') return k;
+  const vectors: (readonly number[])[] = [];
+  const collect = (e: Expr): void => {
+    if (e.op === 'load') vectors.push(e.access.strides);
+    else if (e.op === 'onehot') vectors.push(e.index.strides, e.cls.strides);
+    else if ('a' in e) (collect(e.a), 'b' in e && collect(e.b));
+  };
+  k.locals.forEach(collect);
+  k.stores.forEach((s) => vectors.push(s.to.strides));
+  // groups of original dimensions that become one
+  const groups: number[][] = [];
+  k.shape.forEach((d, i) => {
+    if (d === 1) return;
+    const last = groups[groups.length - 1];
+    const prev = last?.[last.length - 1];
+    if (prev !== undefined && vectors.every((s) => s[prev] === s[i]! * d)) last!.push(i);
+    else groups.push([i]);
+  });
+  const shape = groups.map((g) => g.reduce((acc, i) => acc * k.shape[i]!, 1));
+  const remap = (s: readonly number[]) => groups.map((g) => s[g[g.length - 1]!]!);
+  const expr = (e: Expr): Expr => {
+    switch (e.op) {
+      case 'load':
+        return { op: 'load', access: { ...e.access, strides: remap(e.access.strides) } };
+      case 'onehot':
+        return { op: 'onehot', index: { ...e.index, strides: remap(e.index.strides) }, cls: { off: e.cls.off, strides: remap(e.cls.strides) } };
+      case 'literal':
+      case 'scalar':
+      case 'local':
+        return e;
+      default:
+        return 'b' in e ? { op: e.op, a: expr(e.a), b: expr(e.b) } : { op: e.op, a: expr(e.a) };
+    }
+  };
+  return { ...k, shape, locals: k.locals.map(expr), stores: k.stores.map((s) => ({ to: { ...s.to, strides: remap(s.to.strides) }, value: s.value })) };
+}

@@ -1,0 +1,83 @@
+/**
+ * What a trainer runs, as data the back end reads: the model's interface (sizes, parameters with
+ * their init schemes, states, inputs, target, loss), one optimized graph per distinct truncation
+ * window, the order in which the windows cover a sequence, and the inference graph. The front end
+ * (src/program.ts) builds it; codegen reads it and builds no graphs of its own.
+ */
+import type { Graph } from './graph.ts';
+
+/** Parameter initialisation schemes, as data: the generated trainer draws the numbers. */
+export type Init =
+  | { readonly kind: 'zeros' }
+  | { readonly kind: 'uniform'; readonly bound: number } // U(-bound, bound); PyTorch's RNN default is bound = 1/sqrt(H)
+  | { readonly kind: 'normal'; readonly std: number } // PyTorch's nn.Embedding default is N(0, 1)
+  | { readonly kind: 'xavier' } // Glorot uniform: bound = sqrt(6 / (fan_in + fan_out))
+  | { readonly kind: 'orthogonal'; readonly gain: number } // each square block orthogonal (QR of a Gaussian)
+  | { readonly kind: 'identity'; readonly scale: number }; // scale * I, per square block (IRNN: Le et al. 2015)
+
+export interface Truncation {
+  readonly k1: number;
+  readonly k2: number;
+}
+
+export type OptimizerKind = 'sgd' | 'momentum' | 'adam';
+
+export interface OptimizerSpec {
+  readonly kind: OptimizerKind;
+  readonly lr: number;
+  readonly momentum: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+}
+
+export interface TargetInfo {
+  /** 'class': i32 ids in [0, classes); 'dense': f32 of `shape` per example. */
+  readonly kind: 'class' | 'dense';
+  readonly classes?: number;
+  readonly shape: readonly number[];
+}
+
+/** The model as its trainer's user sees it: names, shapes and schemes, no graphs. */
+export interface ModelInterface {
+  readonly name: string;
+  readonly sizes: Readonly<Record<string, number>>;
+  readonly batch: number;
+  readonly params: readonly { readonly name: string; readonly shape: readonly number[]; readonly init: Init }[];
+  /** Per example: the trainer keeps [B, ...shape]. */
+  readonly states: readonly { readonly name: string; readonly shape: readonly number[] }[];
+  /** Per example and step: a dense input is [T, B, ...shape], a token input [T, B] ids < vocab. */
+  readonly inputs: readonly { readonly name: string; readonly kind: 'dense' | 'tokens'; readonly shape: readonly number[]; readonly vocab?: number }[];
+  readonly target: TargetInfo;
+  readonly loss: 'ce' | 'mse';
+  readonly lossOn: 'every' | 'last';
+  /** Elements per position that the mean loss divides by (B for cross-entropy, B·Y for MSE). */
+  readonly lossElements: number;
+}
+
+export interface WindowProgram {
+  readonly fn: string;
+  readonly len: number;
+  /**
+   * Inputs: the parameters, the states, the window's stacked inputs [len, B, ...] (in the model's
+   * input order), then its target. Outputs: carry_<state> (the state where the next window
+   * starts), and with a loss, loss_sum and grad_<param>.
+   */
+  readonly graph: Graph;
+  readonly hasLoss: boolean;
+}
+
+export interface TrainingProgram {
+  readonly model: ModelInterface;
+  readonly seq: number;
+  readonly truncation: Truncation;
+  /** The optimization level the graphs went through (0: autodiff only; 1: every pass). */
+  readonly level: 0 | 1;
+  readonly windows: readonly WindowProgram[];
+  /** The sequence, window by window: which function, from which step, over how many loss positions. */
+  readonly sequence: readonly { readonly fn: string; readonly start: number; readonly len: number; readonly positions: number }[];
+  /** Loss positions of the whole sequence (T, or 1 for a last-step loss). */
+  readonly totalPositions: number;
+  /** Inference: inputs the parameters, the states, the stacked inputs [T, B, ...]; outputs logits [T, B, Y] and each final state by name. */
+  readonly predict: Graph;
+}

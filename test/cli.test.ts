@@ -6,8 +6,9 @@
  *   lossAndGrad on an all-zero batch gives a finite loss and finite gradients.
  * - compile with bad flags or a bad output path: exit 1, one line on stderr naming the flag and
  *   the value, no stack trace, and nothing left in the output folder.
- * - check: good cells pass and print their largest relative errors; a tolerance no float can meet
- *   fails with exit 1; bad --tol and --seed are refused.
+ * - check: good cells pass and print both largest errors of each comparison and the value and
+ *   tolerance that decided; tolerances no float can meet fail with exit 1, naming the value; bad
+ *   --atol, --rtol and --seed, and the old --tol, are refused.
  * - ir: the forward and backward sections, --after for every pass of the pipeline, an unknown
  *   pass (refused before anything is printed), and a cell file outside any package.
  * - --help for rnnc and each command, and an unknown command.
@@ -228,41 +229,50 @@ describe('rnnc compile: bad flags and bad output paths', () => {
 });
 
 describe('rnnc check', () => {
-  /** The three largest relative errors the report prints. */
-  const errorsOf = (stdout: string) => {
-    const fd = /autodiff vs finite differences: max rel error (\S+) over \d+ coordinates/.exec(stdout);
-    const gen = /generated trainer vs reference: max rel error (\S+)/.exec(stdout);
-    const flat = /scans vs their full unrolling: +max rel error (\S+)/.exec(stdout);
+  /** The three comparisons the report prints: values compared, largest absolute and relative errors. */
+  const sectionsOf = (stdout: string) => {
+    const fd = /\n {2}autodiff vs finite differences: +(\d+) coordinates, max abs error (\S+), max rel error (\S+); numeric error estimate up to (\S+)\n/.exec(stdout);
+    const gen = /\n {2}generated trainer vs reference: +(\d+) values, max abs error (\S+), max rel error (\S+)\n/.exec(stdout);
+    const flat = /\n {2}scans vs their full unrolling: +(\d+) values, max abs error (\S+), max rel error (\S+)\n/.exec(stdout);
     for (const m of [fd, gen, flat]) expect(m, stdout).not.toBeNull();
-    return [Number(fd![1]), Number(gen![1]), Number(flat![1])];
+    return [fd!, gen!, flat!].map((m) => ({ count: Number(m[1]), abs: Number(m[2]), rel: Number(m[3]) }));
   };
 
   it.each([
-    ['elman', [] as string[], '4:4'],
-    ['elman', ['--truncate', '2'], '2:2'],
-    ['lstm', [] as string[], '4:4'],
-  ])('%s %j passes and prints its largest relative errors', (cell, args, truncate) => {
-    const r = rnnc(['check', `examples/cells/${cell}.ts`, ...SMALL, ...args]);
+    ['elman', [...SMALL], '4:4'],
+    ['elman', [...SMALL, '--truncate', '2'], '2:2'],
+    ['lstm', [...SMALL], '4:4'],
+    // the issue's case: the IRNN at its own sizes, whose random-weight logits reach tens
+    ['irnn', [] as string[], '4:4'],
+  ])('%s %j passes, prints both errors of each comparison and what decided', (cell, args, truncate) => {
+    const r = rnnc(['check', `examples/cells/${cell}.ts`, ...args]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^${cell}: batch 2, seq 4, truncate ${truncate}\\n`));
-    for (const e of errorsOf(r.stdout)) {
-      expect(e).toBeGreaterThanOrEqual(0);
-      expect(e).toBeLessThanOrEqual(1e-6);
+    expect(r.stdout).toMatch(new RegExp(`^${cell}: batch 2, seq 4, truncate ${truncate}, seed 1\\n`));
+    for (const s of sectionsOf(r.stdout)) {
+      expect(s.count).toBeGreaterThan(0);
+      expect(s.abs).toBeGreaterThanOrEqual(0);
+      expect(s.abs).toBeLessThanOrEqual(1e-9); // within atol everywhere, at these magnitudes
+      expect(s.rel).toBeGreaterThanOrEqual(0);
     }
-    expect(r.stdout).toMatch(/\nok \(tolerance 0\.000001\)\n$/);
+    // relu is the only op with a kink: the IRNN says how many coordinates were at one
+    if (cell === 'irnn') expect(r.stdout).toMatch(/\n {4}(none|\d+ more) at a kink/);
+    else expect(r.stdout).not.toMatch(/kink/);
+    expect(r.stdout).toMatch(/\nok \(atol 1e-9, rtol 1e-6\): decided by \w+\[\d+\] in autodiff vs finite differences: (abs|rel) error \S+ within [ar]tol 1e-[69], (abs|rel) error \S+ (within|above) [ar]tol 1e-[69]\n$/);
   }, TIMEOUT);
 
-  it('fails with exit 1 under a tolerance no float64 result can meet', () => {
-    const r = rnnc(['check', 'examples/cells/elman.ts', ...SMALL, '--tol', '1e-30']);
+  it('fails with exit 1 under tolerances no float64 result can meet, naming the value and both tolerances', () => {
+    const r = rnnc(['check', 'examples/cells/elman.ts', ...SMALL, '--atol', '1e-30', '--rtol', '1e-30']);
     expect(r.status).toBe(1);
     expect(r.stderr).toBe('');
-    expect(Math.max(...errorsOf(r.stdout))).toBeGreaterThan(1e-30);
-    expect(r.stdout).toMatch(/\nFAILED: above tolerance 1e-30\n$/);
+    expect(Math.max(...sectionsOf(r.stdout).map((s) => s.abs))).toBeGreaterThan(1e-30);
+    expect(r.stdout).toMatch(/\nFAILED \(atol 1e-30, rtol 1e-30\): \d+ values above both tolerances; decided by \w+\[\d+\] in [a-z ]+: (abs|rel) error \S+ above [ar]tol 1e-30, (abs|rel) error \S+ above [ar]tol 1e-30\n$/);
   }, TIMEOUT);
 
   it.each([
-    ['--tol', '0', /--tol: '0' must be a positive number/],
+    ['--atol', '0', /--atol: '0' must be a positive number/],
+    ['--rtol', 'abc', /--rtol: 'abc' must be a positive number/],
+    ['--tol', '1e-6', /--tol: replaced by --atol and --rtol/],
     ['--seed', 'abc', /--seed: 'abc' must be a positive integer/],
   ])('rejects %s %s', (flag, value, message) => {
     expectOneLineError(rnnc(['check', 'examples/cells/elman.ts', ...SMALL, flag, value]), 'check', message);

@@ -40,6 +40,14 @@ export function positiveInt(name: string, raw: unknown, fallback: number): numbe
   return n;
 }
 
+/** A finite number above 0 (Number('abc') is NaN and Number('Infinity') is no tolerance: both refused). */
+export function positiveNumber(name: string, raw: unknown, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (String(raw).trim() === '' || !Number.isFinite(n) || n <= 0) throw new RnncError(`--${name}: '${String(raw)}' must be a positive number`);
+  return n;
+}
+
 /** NAME=N pairs; `positive` checks N here (sizes are checked against the cell by bindSizes instead). */
 export function parseBindings(flag: string, raw: unknown, positive = true): Record<string, number> {
   const out: Record<string, number> = {};

@@ -16,9 +16,9 @@ import { isBinary, isUnary } from '../../ir/op.ts';
 import { scanParts } from '../../ir/ops/scan.ts';
 import { strides } from '../../ir/tensor.ts';
 import { plus, variable } from './affine.ts';
-import { fuse, resolve, type Fusion } from './fuse.ts';
+import { fuse, isElementwise, resolve, type Fusion } from './fuse.ts';
 import { accessOf, broadcastMap, compose, identityMap, isIdentity, row, sliceMap, type IndexMap } from './index-map.ts';
-import { mergeElementwise, type Placed } from './merge.ts';
+import { mergeElementwise, order, type Placed } from './merge.ts';
 import { itemBuffers } from './walk.ts';
 import type { BufferDecl, ElementwiseKernel, Expr, Item, Kernel, View } from './types.ts';
 
@@ -127,13 +127,15 @@ class BodyLowering {
     this.emitEndCopies(ends);
     const outputs: Record<string, View> = {};
     for (const { name, v, req } of entries) if (req.kind === 'any') outputs[name] = this.viewOf(v);
-    return { items: mergeElementwise(this.placed).map((p) => p.item), outputs };
+    return { items: mergeElementwise(order(this.placed)).map((p) => p.item), outputs };
   }
 
   // ---- destinations ----
 
   private addDest(n: Node, d: Dest): void {
-    this.dests.set(n.id, [...(this.dests.get(n.id) ?? []), d]);
+    const ds = this.dests.get(n.id) ?? [];
+    const same = (x: Dest) => x.view.buf === d.view.buf && JSON.stringify([x.view.off, x.shape, x.map]) === JSON.stringify([d.view.off, d.shape, d.map]);
+    if (!ds.some(same)) this.dests.set(n.id, [...ds, d]);
   }
 
   /** The first destination: where later items read the value. Contiguous when a kernel or view needs it so. */
@@ -176,7 +178,7 @@ class BodyLowering {
     const ok = (reader: Node, via: Node): boolean => {
       const rr = role.get(reader.id)!;
       if (rr === 'view') return (this.f.users.get(reader.id) ?? []).every((u) => ok(u, reader));
-      if (rr === 'member' && r === 'member' && region.get(reader.id) === region.get(v.id)) return via === arg && (isUnary(reader.op) || isBinary(reader.op));
+      if (rr === 'member' && r === 'member' && region.get(reader.id) === region.get(v.id)) return via === arg && isElementwise(reader);
       if (rr === 'member' || rr === 'kernel') return level.get(reader.id)! < lv;
       if (rr === 'inline') return this.evaluators(reader).every((m) => level.get(m.id)! < lv && region.get(m.id) !== region.get(v.id));
       if (rr === 'concat') return this.need(via) < lv;
@@ -208,9 +210,16 @@ class BodyLowering {
     }
   }
 
+  /** The Scan's results: a buffer per carry, and a stack per distinct saved value (a value saved twice is stacked once). */
   private allocScan(n: Node): void {
-    const { nCarries } = scanParts(n.attrs);
-    this.scanResults.set(n.id, n.results!.map((r, i) => this.bufs.scratch(r.shape.reduce((a, b) => a * b, 1), r.dtype, i < nCarries ? 'carry' : 'ys')));
+    const { nCarries, body } = scanParts(n.attrs);
+    const outs = Object.values(body.outputs).map(resolve);
+    const views: View[] = [];
+    n.results!.forEach((r, i) => {
+      const twin = i >= nCarries ? outs.findIndex((o, j) => j >= nCarries && j < i && o === outs[i]) : -1;
+      views.push(twin >= 0 ? views[twin]! : this.bufs.scratch(r.shape.reduce((a, b) => a * b, 1), r.dtype, i < nCarries ? 'carry' : 'ys'));
+    });
+    this.scanResults.set(n.id, views);
   }
 
   // ---- values ----

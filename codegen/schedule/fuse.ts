@@ -18,12 +18,17 @@
  */
 import { graphNodes, type Graph } from '../../ir/graph.ts';
 import type { Node } from '../../ir/node.ts';
-import { isBinary, isUnary } from '../../ir/op.ts';
+import { opDefs } from '../../ir/ops/registry.ts';
+import type { FusionClass } from '../../ir/ops/types.ts';
 
 export type Role = 'view' | 'kernel' | 'concat' | 'member' | 'inline' | 'literal' | 'constbuf';
 
-const KERNEL_OPS = new Set(['matmul', 'transpose', 'sum', 'softmax_ce', 'log_softmax', 'gather', 'scatter_add', 'pad', 'scan']);
-const REMAP_OPS = new Set(['broadcast', 'slice', 'onehot']);
+/** Each op's class, from its one definition: a new op declares it there and nothing here changes. */
+const fusion = (n: Node): FusionClass => opDefs[n.op].fusion;
+const isKernel = (n: Node) => fusion(n) === 'kernel';
+/** Ops that read their source through an index map (broadcast, slice, one-hot). */
+const isIndex = (n: Node) => fusion(n) === 'index';
+export const isElementwise = (n: Node) => fusion(n) === 'elementwise';
 
 /** stop_gradient is the identity once the graph is differentiated: every use sees through it. */
 export const resolve = (n: Node): Node => (n.op === 'stop_gradient' ? resolve(n.srcs[0]!) : n);
@@ -33,7 +38,8 @@ export const sliceIsContiguous = (shape: readonly number[], axis: number) => sha
 
 /** Nodes whose value is always a buffer (or a view of one) by their op alone. */
 function bufferish(n: Node): boolean {
-  if (n.op === 'arg' || n.op === 'proj' || n.op === 'reshape' || n.op === 'concat' || KERNEL_OPS.has(n.op)) return true;
+  const f = fusion(n);
+  if ((f === 'leaf' && n.op !== 'const') || f === 'result' || f === 'reshape' || f === 'concat' || f === 'kernel') return true;
   return n.op === 'slice' && sliceIsContiguous(n.srcs[0]!.shape, n.attr<number>('axis')) && bufferish(resolve(n.srcs[0]!));
 }
 
@@ -63,16 +69,16 @@ export function fuse(g: Graph): Fusion {
   const reads = new Map<number, number>(); // inline nodes: evaluations per element, on average
   for (const n of [...order].reverse()) {
     const us = users.get(n.id) ?? [];
-    const needsMemory = outputs.has(n.id) || us.some((u) => KERNEL_OPS.has(u.op) || u.op === 'concat' || u.op === 'reshape');
-    if (bufferish(n)) role.set(n.id, KERNEL_OPS.has(n.op) ? 'kernel' : n.op === 'concat' ? 'concat' : 'view');
+    const needsMemory = outputs.has(n.id) || us.some((u) => isKernel(u) || fusion(u) === 'concat' || fusion(u) === 'reshape');
+    if (bufferish(n)) role.set(n.id, isKernel(n) ? 'kernel' : fusion(n) === 'concat' ? 'concat' : 'view');
     else if (n.op === 'const') role.set(n.id, needsMemory ? 'constbuf' : 'literal');
-    else if (REMAP_OPS.has(n.op)) role.set(n.id, needsMemory ? 'member' : 'inline');
-    else if (isUnary(n.op) || isBinary(n.op)) {
+    else if (isIndex(n)) role.set(n.id, needsMemory ? 'member' : 'inline');
+    else if (isElementwise(n)) {
       const allInline = us.length > 0 && us.every((u) => role.get(u.id) === 'inline');
       const perElement = us.reduce((acc, u) => acc + readsBy(u, n), 0);
       role.set(n.id, !needsMemory && allInline && perElement <= 1 + 1e-9 ? 'inline' : 'member');
       // a member read through an index map, or by an inline value, is read from memory
-      if (role.get(n.id) === 'member' && us.some((u) => role.get(u.id) === 'inline' || REMAP_OPS.has(u.op))) stored.add(n.id);
+      if (role.get(n.id) === 'member' && us.some((u) => role.get(u.id) === 'inline' || isIndex(u))) stored.add(n.id);
     } else throw new Error(`schedule: no role for ${n.op}`);
     if (needsMemory && role.get(n.id) !== 'literal') stored.add(n.id);
     if (role.get(n.id) === 'inline') reads.set(n.id, us.reduce((acc, u) => acc + readsBy(u, n), 0));
@@ -81,7 +87,7 @@ export function fuse(g: Graph): Fusion {
   function readsBy(u: Node, src: Node): number {
     if (role.get(u.id) !== 'inline') return 1;
     const r = reads.get(u.id) ?? 1;
-    return REMAP_OPS.has(u.op) && u.op !== 'onehot' ? (r * u.size) / src.size : r;
+    return isIndex(u) && u.op !== 'onehot' ? (r * u.size) / src.size : r;
   }
 
   // 2. levels and regions, sources before users
@@ -110,8 +116,7 @@ export function fuse(g: Graph): Fusion {
     else if (r === 'concat') level.set(n.id, Math.max(0, ...srcs.map((s) => (role.get(s.id) === 'member' ? level.get(s.id)! : need(s)))));
     else if (r === 'inline') needs.set(n.id, Math.max(0, ...srcs.map(need)));
     else if (r === 'member') {
-      const elementwise = isUnary(n.op) || isBinary(n.op);
-      const local = (s: Node) => elementwise && role.get(s.id) === 'member';
+      const local = (s: Node) => isElementwise(n) && role.get(s.id) === 'member';
       const lvl = Math.max(0, ...srcs.map((s) => (local(s) ? level.get(s.id)! : need(s))));
       level.set(n.id, lvl);
       parent.set(n.id, n.id);

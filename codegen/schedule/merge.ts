@@ -48,12 +48,44 @@ function join(a: ElementwiseKernel, b: ElementwiseKernel): ElementwiseKernel {
   };
 }
 
-export function mergeElementwise(placed: readonly Placed[]): Placed[] {
+/** Whether `later` must stay after `item`: it reads what item writes, or writes what item touches. */
+function conflicts(item: Item, later: Item): boolean {
+  const a = itemBuffers(item), c = itemBuffers(later);
+  return [...a.writes].some((x) => c.reads.has(x) || c.writes.has(x)) || [...a.reads].some((x) => c.writes.has(x));
+}
+
+/**
+ * Items in level order, then each as late as it can go: just before the earliest of the items that
+ * depend on it (or overwrite what it reads), in the order they had among themselves. A value is
+ * computed when it is needed, not as early as it could be, so it holds its bytes for less time (the
+ * transposed inputs of a weight gradient wait for the backward pass instead of living through the
+ * forward one). Every pair that conflicts keeps its order, so the result is still a valid schedule.
+ */
+export function order(placed: readonly Placed[]): Placed[] {
   const items = [...placed].sort((x, y) => x.level - y.level || x.seq - y.seq);
+  // a sort key per item: a prefix sorts after the keys that extend it ("just before")
+  const keys: number[][] = [];
+  for (let i = items.length - 1; i >= 0; i--) {
+    let first: number[] | null = null;
+    for (let j = i + 1; j < items.length; j++) {
+      if (conflicts(items[i]!.item, items[j]!.item) && (first === null || compareKeys(keys[j]!, first) < 0)) first = keys[j]!;
+    }
+    keys[i] = first === null ? [i] : [...first, i];
+  }
+  return items.map((p, i) => ({ p, k: keys[i]! })).sort((x, y) => compareKeys(x.k, y.k)).map((x) => x.p);
+}
+
+function compareKeys(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return b.length - a.length;
+}
+
+/** Items (in order) with each elementwise kernel merged into the next one it fits, then put in canonical form. */
+export function mergeElementwise(ordered: readonly Placed[]): Placed[] {
+  const items = [...ordered];
   for (let i = 0; i < items.length; i++) {
     const a = items[i]!.item;
     if (a.kind !== 'elementwise') continue;
-    const touched = itemBuffers(a);
     for (let j = i + 1; j < items.length; j++) {
       const b = items[j]!.item;
       if (b.kind === 'elementwise' && fits(a, b)) {
@@ -62,8 +94,7 @@ export function mergeElementwise(placed: readonly Placed[]): Placed[] {
         break;
       }
       // an item in between that reads what a writes, or writes what a touches, pins a here
-      const c = itemBuffers(b);
-      if ([...touched.writes].some((x) => c.reads.has(x) || c.writes.has(x)) || [...touched.reads].some((x) => c.writes.has(x))) break;
+      if (conflicts(a, b)) break;
     }
   }
   return items.map((p) => (p.item.kind === 'elementwise' ? { ...p, item: canonical(p.item) } : p));

@@ -46,6 +46,7 @@ function unaryDef(op: UnaryOp): OpDef {
   const rule = unaryRules[op];
   return {
     arity: 1,
+    fusion: 'elementwise',
     infer([x]) {
       if (x!.dtype === 'i32') throw new ShapeError(`operand is an integer tensor ${fmtShape(x!.shape)}`);
       return { dtype: x!.dtype, shape: x!.shape };
@@ -59,6 +60,7 @@ function binaryDef(op: BinaryOp): OpDef {
   const rule = binaryRules[op];
   return {
     arity: 2,
+    fusion: 'elementwise',
     infer([x, y]) {
       if (!b.sameShape(x!.shape, y!.shape)) throw new ShapeError(`shapes ${fmtShape(x!.shape)} and ${fmtShape(y!.shape)} do not match`);
       if (x!.dtype !== y!.dtype) throw new ShapeError(`dtypes ${x!.dtype} and ${y!.dtype} differ`);

@@ -12,6 +12,7 @@ function checkIndex(i: number, n: number, what: string): number {
 /** Embedding lookup: table [V, E], indices i32 [N] -> [N, E]. */
 export const gatherDef: OpDef = {
   arity: 2,
+  fusion: 'kernel',
   infer([table, idx]) {
     if (table!.shape.length !== 2 || table!.dtype === 'i32') throw new ShapeError(`table must be a float matrix, got ${table!.dtype}${fmtShape(table!.shape)}`);
     if (idx!.shape.length !== 1 || idx!.dtype !== 'i32') throw new ShapeError(`indices must be i32 [N], got ${idx!.dtype}${fmtShape(idx!.shape)}`);
@@ -33,6 +34,7 @@ export const gatherDef: OpDef = {
 /** out[indices[n], :] += values[n, :], out has `rows` rows. The transpose of gather. */
 export const scatterAddDef: OpDef = {
   arity: 2,
+  fusion: 'kernel',
   infer([idx, values], attrs) {
     if (idx!.shape.length !== 1 || idx!.dtype !== 'i32') throw new ShapeError(`indices must be i32 [N], got ${idx!.dtype}${fmtShape(idx!.shape)}`);
     if (values!.shape.length !== 2 || values!.shape[0] !== idx!.shape[0]) throw new ShapeError(`values ${fmtShape(values!.shape)} do not match indices ${fmtShape(idx!.shape)}`);
@@ -53,6 +55,7 @@ export const scatterAddDef: OpDef = {
 /** indices i32 [N] -> [N, depth] with ones at the indices. */
 export const onehotDef: OpDef = {
   arity: 1,
+  fusion: 'index',
   infer([idx], attrs) {
     if (idx!.shape.length !== 1 || idx!.dtype !== 'i32') throw new ShapeError(`indices must be i32 [N], got ${idx!.dtype}${fmtShape(idx!.shape)}`);
     return { dtype: attrs.dtype as DType, shape: [idx!.shape[0]!, attrs.depth as number] };

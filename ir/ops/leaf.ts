@@ -12,6 +12,7 @@ function leafType(attrs: Readonly<Record<string, unknown>>) {
 /** A graph input, named; its value comes from the environment. */
 export const argDef: OpDef = {
   arity: 0,
+  fusion: 'leaf',
   infer: (_, attrs) => leafType(attrs),
   evaluate: (_, node) => {
     throw new Error(`arg '${node.attr<string>('name')}' has no value`);
@@ -22,6 +23,7 @@ export const argDef: OpDef = {
 /** A tensor filled with one value. */
 export const constDef: OpDef = {
   arity: 0,
+  fusion: 'leaf',
   infer: (_, attrs) => leafType(attrs),
   evaluate: (_, node) => tensor(node.dtype, node.shape, new Float64Array(node.size).fill(node.attr<number>('value'))),
   vjp: () => [],

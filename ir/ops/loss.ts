@@ -20,6 +20,7 @@ function checkRows(x: { shape: readonly number[]; dtype: string }, what: string)
 /** log-softmax over the last axis of [N, C]. */
 export const logSoftmaxDef: OpDef = {
   arity: 1,
+  fusion: 'kernel',
   infer([x]) {
     checkRows(x!, 'input');
     return { dtype: x!.dtype, shape: x!.shape };
@@ -41,6 +42,7 @@ export const logSoftmaxDef: OpDef = {
 /** Per-row softmax cross-entropy: logits [N, C], targets i32 [N] -> [N]. */
 export const softmaxCEDef: OpDef = {
   arity: 2,
+  fusion: 'kernel',
   infer([x, t]) {
     checkRows(x!, 'logits');
     if (t!.dtype !== 'i32' || t!.shape.length !== 1 || t!.shape[0] !== x!.shape[0]) {

@@ -18,6 +18,7 @@ function gatherBy(x: Tensor, shape: Shape, srcOffset: (idx: number[]) => number)
 /** numpy-style broadcast: `x` right-aligned against `shape`; its dims must be 1 or equal. */
 export const broadcastDef: OpDef = {
   arity: 1,
+  fusion: 'index',
   infer([x], attrs) {
     const shape = attrs.shape as number[];
     const lead = shape.length - x!.shape.length;
@@ -35,6 +36,7 @@ export const broadcastDef: OpDef = {
 
 export const reshapeDef: OpDef = {
   arity: 1,
+  fusion: 'reshape',
   infer([x], attrs) {
     const shape = attrs.shape as number[];
     if (sizeOf(shape) !== sizeOf(x!.shape)) throw new ShapeError(`cannot reshape ${fmtShape(x!.shape)} to ${fmtShape(shape)}`);
@@ -47,6 +49,7 @@ export const reshapeDef: OpDef = {
 /** A matrix transposed, [M, N] -> [N, M]: a kernel's preferred operand layout made explicit. */
 export const transposeDef: OpDef = {
   arity: 1,
+  fusion: 'kernel',
   infer([x]) {
     if (x!.shape.length !== 2) throw new ShapeError(`transpose needs a matrix, got ${fmtShape(x!.shape)}`);
     return { dtype: x!.dtype, shape: [x!.shape[1]!, x!.shape[0]!] };
@@ -61,6 +64,7 @@ export const transposeDef: OpDef = {
 /** Sum over `axes` (sorted), which are removed from the shape. */
 export const sumDef: OpDef = {
   arity: 1,
+  fusion: 'kernel',
   infer([x], attrs) {
     const axes = attrs.axes as number[];
     for (const a of axes) checkAxis(x!.shape, a);
@@ -89,6 +93,7 @@ export const sumDef: OpDef = {
 
 export const sliceDef: OpDef = {
   arity: 1,
+  fusion: 'index',
   infer([x], attrs) {
     const { axis, start, end } = attrs as { axis: number; start: number; end: number };
     checkAxis(x!.shape, axis);
@@ -109,6 +114,7 @@ export const sliceDef: OpDef = {
 /** Zero padding along one axis: the transpose of slice. */
 export const padDef: OpDef = {
   arity: 1,
+  fusion: 'kernel',
   infer([x], attrs) {
     const { axis, before, after } = attrs as { axis: number; before: number; after: number };
     checkAxis(x!.shape, axis);
@@ -133,6 +139,7 @@ export const padDef: OpDef = {
 
 export const concatDef: OpDef = {
   arity: 'variadic',
+  fusion: 'concat',
   infer(xs, attrs) {
     const axis = attrs.axis as number;
     if (xs.length === 0) throw new ShapeError('nothing to concatenate');

@@ -50,6 +50,7 @@ function freshNames(taken: readonly string[]): (base: string) => string {
 
 export const scanDef: OpDef = {
   arity: 'variadic',
+  fusion: 'kernel',
   infer(srcs, attrs) {
     const { body, nConsts, nCarries, nXs, length } = scanParts(attrs);
     if (srcs.length !== nConsts + nCarries + nXs || body.inputs.length !== srcs.length) {
@@ -186,6 +187,7 @@ export const scanDef: OpDef = {
 /** One result of a multi-result node. */
 export const projDef: OpDef = {
   arity: 1,
+  fusion: 'result',
   infer([t], attrs) {
     const k = attrs.index as number;
     const r = t!.results?.[k];

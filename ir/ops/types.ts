@@ -40,8 +40,17 @@ export interface EvalContext {
   evaluate(g: Graph, inputs: Readonly<Record<string, Tensor>>): Record<string, Tensor>;
 }
 
-/** One definition per op: its type rule (what `mk` applies), its float64 reference evaluation and its VJP. */
+/**
+ * How the back end's schedule treats an op (codegen/schedule/fuse.ts): `elementwise` ops fuse into
+ * one loop with their neighbours; `index` ops (broadcast, slice, one-hot) are index maps composed
+ * into the reads of a fused loop; `reshape` is a view of memory; `concat` has its sources written
+ * into its slots; a `kernel` is an item of its own; `leaf` and `result` (a Scan's proj) are inputs.
+ */
+export type FusionClass = 'elementwise' | 'index' | 'reshape' | 'concat' | 'kernel' | 'leaf' | 'result';
+
+/** One definition per op: its type rule (what `mk` applies), its fusion class, its float64 reference evaluation and its VJP. */
 export interface OpDef extends TypeRule {
+  readonly fusion: FusionClass;
   /** Reference evaluation in float64. Scan returns one tensor per result. */
   evaluate(inputs: readonly Tensor[], node: Node, ctx: EvalContext): Tensor | readonly Tensor[];
   /** Gradient contribution to each source; null is a symbolic zero. */

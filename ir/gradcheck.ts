@@ -11,7 +11,7 @@
 import { graphNodes, makeGraph, type Graph } from './graph.ts';
 import { evaluate } from './interpret.ts';
 import type { Node } from './node.ts';
-import type { Op } from './op.ts';
+import { opDefs } from './ops/registry.ts';
 import { differentiate } from './passes/differentiate.ts';
 import { unroll } from './passes/unroll.ts';
 import { tensor, type Tensor } from './tensor.ts';
@@ -175,27 +175,14 @@ export function richardson(at: (k: number) => number, h: number): Derivative {
 // ── kinks
 
 /**
- * Ops whose value or derivative switches branch where their (first) operand crosses 0. A Record
- * over Op, so a new op must say whether it has a kink; a piecewise op that is not marked here
- * would make the check compare a derivative with a difference across the kink, and fail.
- */
-const KINKED: Record<Op, boolean> = {
-  relu: true, relu_deriv: true,
-  neg: false, exp: false, log: false, tanh: false, sigmoid: false, stop_gradient: false,
-  add: false, sub: false, mul: false, div: false, sqerr: false,
-  broadcast: false, reshape: false, transpose: false, slice: false, pad: false, concat: false, sum: false,
-  arg: false, const: false, matmul: false, gather: false, scatter_add: false, onehot: false,
-  log_softmax: false, softmax_ce: false, scan: false, proj: false,
-};
-
-/**
  * A graph whose outputs are the operands of every kinked op of `g`, one per step (Scans
  * unrolled: a relu in a Scan body is one operand per step), or undefined when `g` has none.
  */
 export function kinkProbe(g: Graph): Graph | undefined {
   const flat = verifiedPass('unroll', unroll, g);
   const operands = new Map<number, Node>();
-  for (const n of graphNodes(flat)) if (KINKED[n.op]) operands.set(n.srcs[0]!.id, n.srcs[0]!);
+  // which ops have kinks is part of each op's one definition (OpDef.kinked)
+  for (const n of graphNodes(flat)) if (opDefs[n.op].kinked) operands.set(n.srcs[0]!.id, n.srcs[0]!);
   if (operands.size === 0) return undefined;
   return makeGraph(flat.inputs, Object.fromEntries([...operands.values()].map((n, i) => [`operand${i}`, n])));
 }

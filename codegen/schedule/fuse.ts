@@ -74,7 +74,8 @@ export function fuse(g: Graph): Fusion {
     else if (n.op === 'const') role.set(n.id, needsMemory ? 'constbuf' : 'literal');
     else if (isIndex(n)) role.set(n.id, needsMemory ? 'member' : 'inline');
     else if (isElementwise(n)) {
-      const allInline = us.length > 0 && us.every((u) => role.get(u.id) === 'inline');
+      // read only through index maps (by inline values, or by a slice kept in memory): recomputed there
+      const allInline = us.length > 0 && us.every((u) => role.get(u.id) === 'inline' || isIndex(u));
       const perElement = us.reduce((acc, u) => acc + readsBy(u, n), 0);
       role.set(n.id, !needsMemory && allInline && perElement <= 1 + 1e-9 ? 'inline' : 'member');
       // a member read through an index map, or by an inline value, is read from memory
@@ -85,8 +86,7 @@ export function fuse(g: Graph): Fusion {
   }
   /** Evaluations of each element of `src` that one use by `u` causes. */
   function readsBy(u: Node, src: Node): number {
-    if (role.get(u.id) !== 'inline') return 1;
-    const r = reads.get(u.id) ?? 1;
+    const r = role.get(u.id) === 'inline' ? reads.get(u.id)! : 1;
     return isIndex(u) && u.op !== 'onehot' ? (r * u.size) / src.size : r;
   }
 

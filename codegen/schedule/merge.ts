@@ -22,28 +22,44 @@ const sameAccess = (a: Access, b: Access) => a.buf === b.buf && sameAffine(a.off
 
 const loadsOf = (k: ElementwiseKernel): Access[] => k.locals.flatMap((e) => loadsIn(e));
 
-/** Whether `a` may run inside `b` (at b's place): b overwrites what a reads only at the very element a reads it, and neither reads the other's output. */
+/**
+ * Whether `a` may run inside `b` (at b's place): b overwrites what a reads only at the very element
+ * a reads it, they write different buffers, and b reads what a writes only at the very element a
+ * writes it (then b takes a's value, computed in the same iteration, instead of the load).
+ */
 function fits(a: ElementwiseKernel, b: ElementwiseKernel): boolean {
   if (!sameShape(a.shape, b.shape)) return false;
   const aw = new Set(a.stores.map((s) => s.to.buf)), bw = new Set(b.stores.map((s) => s.to.buf));
-  if ([...aw].some((x) => bw.has(x)) || loadsOf(b).some((l) => aw.has(l.buf))) return false;
+  if ([...aw].some((x) => bw.has(x))) return false;
+  if (!loadsOf(b).every((l) => !aw.has(l.buf) || a.stores.some((s) => sameAccess(s.to, l)))) return false;
   return loadsOf(a).every((l) => !bw.has(l.buf) || b.stores.every((s) => s.to.buf !== l.buf || sameAccess(s.to, l)));
 }
 
-function shift(e: Expr, by: number): Expr {
-  if (e.op === 'local') return { op: 'local', id: e.id + by };
-  if (!('a' in e)) return e;
-  return 'b' in e ? { op: e.op, a: shift(e.a, by), b: shift(e.b, by) } : { op: e.op, a: shift(e.a, by) };
+/** b's expression inside the joined kernel: its locals shifted past a's, its reads of a's stores replaced by a's values. */
+function rebase(e: Expr, by: number, fromA: (x: Access) => Expr | undefined): Expr {
+  switch (e.op) {
+    case 'local':
+      return { op: 'local', id: e.id + by };
+    case 'load':
+      return fromA(e.access) ?? e;
+    case 'literal':
+    case 'scalar':
+    case 'onehot':
+      return e;
+    default:
+      return 'b' in e ? { op: e.op, a: rebase(e.a, by, fromA), b: rebase(e.b, by, fromA) } : { op: e.op, a: rebase(e.a, by, fromA) };
+  }
 }
 
 /** a's values first, then b's; every load still precedes every store. */
 function join(a: ElementwiseKernel, b: ElementwiseKernel): ElementwiseKernel {
   const n = a.locals.length;
+  const fromA = (x: Access) => a.stores.find((s) => sameAccess(s.to, x))?.value;
   return {
     kind: 'elementwise',
     shape: b.shape,
-    locals: [...a.locals, ...b.locals.map((e) => shift(e, n))],
-    stores: [...a.stores, ...b.stores.map((s) => ({ to: s.to, value: shift(s.value, n) }))],
+    locals: [...a.locals, ...b.locals.map((e) => rebase(e, n, fromA))],
+    stores: [...a.stores, ...b.stores.map((s) => ({ to: s.to, value: rebase(s.value, n, fromA) }))],
     fused: [...a.fused, ...b.fused],
   };
 }

@@ -8,14 +8,14 @@ import { single, type OpDef } from './types.ts';
 const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 
 /** Unary ops: element function and VJP (tanh, sigmoid, exp in terms of their output `y`). */
-const unaryRules: Record<UnaryOp, { f: (x: number) => number; vjp: (g: Node, y: Node, x: Node) => Node | null }> = {
+const unaryRules: Record<UnaryOp, { f: (x: number) => number; vjp: (g: Node, y: Node, x: Node) => Node | null; kinked?: true }> = {
   neg: { f: (x) => -x, vjp: (g) => b.neg(g) },
   exp: { f: Math.exp, vjp: (g, y) => b.mul(g, y) }, // d exp = exp
   log: { f: Math.log, vjp: (g, _y, x) => b.div(g, x) }, // d log x = 1/x
   tanh: { f: Math.tanh, vjp: (g, y) => b.mul(g, b.sub(b.constant(1, y.shape, y.dtype), b.mul(y, y))) }, // 1 - y²
   sigmoid: { f: sigmoid, vjp: (g, y) => b.mul(g, b.mul(y, b.sub(b.constant(1, y.shape, y.dtype), y))) }, // y (1 - y)
-  relu: { f: (x) => (x > 0 ? x : 0), vjp: (g, _y, x) => b.mul(g, b.reluDeriv(x)) },
-  relu_deriv: { f: (x) => (x > 0 ? 1 : 0), vjp: () => null }, // piecewise constant
+  relu: { f: (x) => (x > 0 ? x : 0), vjp: (g, _y, x) => b.mul(g, b.reluDeriv(x)), kinked: true },
+  relu_deriv: { f: (x) => (x > 0 ? 1 : 0), vjp: () => null, kinked: true }, // piecewise constant
   stop_gradient: { f: (x) => x, vjp: () => null },
 };
 
@@ -47,6 +47,7 @@ function unaryDef(op: UnaryOp): OpDef {
   return {
     arity: 1,
     fusion: 'elementwise',
+    kinked: rule.kinked ?? false,
     infer([x]) {
       if (x!.dtype === 'i32') throw new ShapeError(`operand is an integer tensor ${fmtShape(x!.shape)}`);
       return { dtype: x!.dtype, shape: x!.shape };
@@ -61,6 +62,7 @@ function binaryDef(op: BinaryOp): OpDef {
   return {
     arity: 2,
     fusion: 'elementwise',
+    kinked: false,
     infer([x, y]) {
       if (!b.sameShape(x!.shape, y!.shape)) throw new ShapeError(`shapes ${fmtShape(x!.shape)} and ${fmtShape(y!.shape)} do not match`);
       if (x!.dtype !== y!.dtype) throw new ShapeError(`dtypes ${x!.dtype} and ${y!.dtype} differ`);

@@ -13,6 +13,7 @@ function checkIndex(i: number, n: number, what: string): number {
 export const gatherDef: OpDef = {
   arity: 2,
   fusion: 'kernel',
+  kinked: false,
   infer([table, idx]) {
     if (table!.shape.length !== 2 || table!.dtype === 'i32') throw new ShapeError(`table must be a float matrix, got ${table!.dtype}${fmtShape(table!.shape)}`);
     if (idx!.shape.length !== 1 || idx!.dtype !== 'i32') throw new ShapeError(`indices must be i32 [N], got ${idx!.dtype}${fmtShape(idx!.shape)}`);
@@ -35,6 +36,7 @@ export const gatherDef: OpDef = {
 export const scatterAddDef: OpDef = {
   arity: 2,
   fusion: 'kernel',
+  kinked: false,
   infer([idx, values], attrs) {
     if (idx!.shape.length !== 1 || idx!.dtype !== 'i32') throw new ShapeError(`indices must be i32 [N], got ${idx!.dtype}${fmtShape(idx!.shape)}`);
     if (values!.shape.length !== 2 || values!.shape[0] !== idx!.shape[0]) throw new ShapeError(`values ${fmtShape(values!.shape)} do not match indices ${fmtShape(idx!.shape)}`);
@@ -56,6 +58,7 @@ export const scatterAddDef: OpDef = {
 export const onehotDef: OpDef = {
   arity: 1,
   fusion: 'index',
+  kinked: false,
   infer([idx], attrs) {
     if (idx!.shape.length !== 1 || idx!.dtype !== 'i32') throw new ShapeError(`indices must be i32 [N], got ${idx!.dtype}${fmtShape(idx!.shape)}`);
     return { dtype: attrs.dtype as DType, shape: [idx!.shape[0]!, attrs.depth as number] };

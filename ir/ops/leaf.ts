@@ -13,6 +13,7 @@ function leafType(attrs: Readonly<Record<string, unknown>>) {
 export const argDef: OpDef = {
   arity: 0,
   fusion: 'leaf',
+  kinked: false,
   infer: (_, attrs) => leafType(attrs),
   evaluate: (_, node) => {
     throw new Error(`arg '${node.attr<string>('name')}' has no value`);
@@ -24,6 +25,7 @@ export const argDef: OpDef = {
 export const constDef: OpDef = {
   arity: 0,
   fusion: 'leaf',
+  kinked: false,
   infer: (_, attrs) => leafType(attrs),
   evaluate: (_, node) => tensor(node.dtype, node.shape, new Float64Array(node.size).fill(node.attr<number>('value'))),
   vjp: () => [],

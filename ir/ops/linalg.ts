@@ -7,6 +7,7 @@ import { single, type OpDef } from './types.ts';
 export const matmulDef: OpDef = {
   arity: 2,
   fusion: 'kernel',
+  kinked: false,
   infer([a, c], attrs) {
     if (a!.shape.length !== 2 || c!.shape.length !== 2) throw new ShapeError(`operands must be matrices, got ${fmtShape(a!.shape)} and ${fmtShape(c!.shape)}`);
     if (a!.dtype !== c!.dtype || a!.dtype === 'i32') throw new ShapeError(`dtypes ${a!.dtype} and ${c!.dtype} must be the same float type`);

@@ -21,6 +21,7 @@ function checkRows(x: { shape: readonly number[]; dtype: string }, what: string)
 export const logSoftmaxDef: OpDef = {
   arity: 1,
   fusion: 'kernel',
+  kinked: false,
   infer([x]) {
     checkRows(x!, 'input');
     return { dtype: x!.dtype, shape: x!.shape };
@@ -43,6 +44,7 @@ export const logSoftmaxDef: OpDef = {
 export const softmaxCEDef: OpDef = {
   arity: 2,
   fusion: 'kernel',
+  kinked: false,
   infer([x, t]) {
     checkRows(x!, 'logits');
     if (t!.dtype !== 'i32' || t!.shape.length !== 1 || t!.shape[0] !== x!.shape[0]) {

@@ -19,6 +19,7 @@ function gatherBy(x: Tensor, shape: Shape, srcOffset: (idx: number[]) => number)
 export const broadcastDef: OpDef = {
   arity: 1,
   fusion: 'index',
+  kinked: false,
   infer([x], attrs) {
     const shape = attrs.shape as number[];
     const lead = shape.length - x!.shape.length;
@@ -37,6 +38,7 @@ export const broadcastDef: OpDef = {
 export const reshapeDef: OpDef = {
   arity: 1,
   fusion: 'reshape',
+  kinked: false,
   infer([x], attrs) {
     const shape = attrs.shape as number[];
     if (sizeOf(shape) !== sizeOf(x!.shape)) throw new ShapeError(`cannot reshape ${fmtShape(x!.shape)} to ${fmtShape(shape)}`);
@@ -50,6 +52,7 @@ export const reshapeDef: OpDef = {
 export const transposeDef: OpDef = {
   arity: 1,
   fusion: 'kernel',
+  kinked: false,
   infer([x]) {
     if (x!.shape.length !== 2) throw new ShapeError(`transpose needs a matrix, got ${fmtShape(x!.shape)}`);
     return { dtype: x!.dtype, shape: [x!.shape[1]!, x!.shape[0]!] };
@@ -65,6 +68,7 @@ export const transposeDef: OpDef = {
 export const sumDef: OpDef = {
   arity: 1,
   fusion: 'kernel',
+  kinked: false,
   infer([x], attrs) {
     const axes = attrs.axes as number[];
     for (const a of axes) checkAxis(x!.shape, a);
@@ -94,6 +98,7 @@ export const sumDef: OpDef = {
 export const sliceDef: OpDef = {
   arity: 1,
   fusion: 'index',
+  kinked: false,
   infer([x], attrs) {
     const { axis, start, end } = attrs as { axis: number; start: number; end: number };
     checkAxis(x!.shape, axis);
@@ -115,6 +120,7 @@ export const sliceDef: OpDef = {
 export const padDef: OpDef = {
   arity: 1,
   fusion: 'kernel',
+  kinked: false,
   infer([x], attrs) {
     const { axis, before, after } = attrs as { axis: number; before: number; after: number };
     checkAxis(x!.shape, axis);
@@ -140,6 +146,7 @@ export const padDef: OpDef = {
 export const concatDef: OpDef = {
   arity: 'variadic',
   fusion: 'concat',
+  kinked: false,
   infer(xs, attrs) {
     const axis = attrs.axis as number;
     if (xs.length === 0) throw new ShapeError('nothing to concatenate');

@@ -51,6 +51,7 @@ function freshNames(taken: readonly string[]): (base: string) => string {
 export const scanDef: OpDef = {
   arity: 'variadic',
   fusion: 'kernel',
+  kinked: false,
   infer(srcs, attrs) {
     const { body, nConsts, nCarries, nXs, length } = scanParts(attrs);
     if (srcs.length !== nConsts + nCarries + nXs || body.inputs.length !== srcs.length) {
@@ -188,6 +189,7 @@ export const scanDef: OpDef = {
 export const projDef: OpDef = {
   arity: 1,
   fusion: 'result',
+  kinked: false,
   infer([t], attrs) {
     const k = attrs.index as number;
     const r = t!.results?.[k];

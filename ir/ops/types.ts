@@ -51,6 +51,8 @@ export type FusionClass = 'elementwise' | 'index' | 'reshape' | 'concat' | 'kern
 /** One definition per op: its type rule (what `mk` applies), its fusion class, its float64 reference evaluation and its VJP. */
 export interface OpDef extends TypeRule {
   readonly fusion: FusionClass;
+  /** Whether its value or derivative switches branch where its (first) operand crosses 0 (relu): the gradient check steps around it. */
+  readonly kinked: boolean;
   /** Reference evaluation in float64. Scan returns one tensor per result. */
   evaluate(inputs: readonly Tensor[], node: Node, ctx: EvalContext): Tensor | readonly Tensor[];
   /** Gradient contribution to each source; null is a symbolic zero. */

@@ -15,36 +15,14 @@ import type { Node } from '../../ir/node.ts';
 import { isBinary, isUnary } from '../../ir/op.ts';
 import { scanParts } from '../../ir/ops/scan.ts';
 import { strides } from '../../ir/tensor.ts';
-import { plus, variable } from './affine.ts';
+import { plus, sameAffine, variable } from './affine.ts';
 import { fuse, isElementwise, resolve, type Fusion } from './fuse.ts';
 import { accessOf, broadcastMap, compose, identityMap, isIdentity, row, sliceMap, type IndexMap } from './index-map.ts';
 import { mergeElementwise, order, type Placed } from './merge.ts';
 import { itemBuffers } from './walk.ts';
-import type { BufferDecl, ElementwiseKernel, Expr, Item, Kernel, View } from './types.ts';
-
-/** Buffers of the whole schedule, named in order of creation. */
-export class Buffers {
-  readonly list: BufferDecl[] = [];
-  private readonly consts = new Map<string, string>();
-  declare(decl: BufferDecl): void {
-    this.list.push(decl);
-  }
-  scratch(size: number, dtype: Node['dtype'], hint: string): View {
-    const name = `${hint.replace(/\W/g, '_')}${this.list.length}`;
-    this.list.push({ name, kind: 'scratch', dtype, size });
-    return { buf: name, off: { c: 0, terms: [] } };
-  }
-  constant(value: number, size: number, dtype: Node['dtype']): View {
-    const key = `${value}:${size}:${dtype}`;
-    let name = this.consts.get(key);
-    if (!name) {
-      name = `const${this.list.length}`;
-      this.list.push({ name, kind: 'const', dtype, size, value });
-      this.consts.set(key, name);
-    }
-    return { buf: name, off: { c: 0, terms: [] } };
-  }
-}
+import type { Buffers } from './buffers.ts';
+import { accumulateStore, elementwise, kernelFor, plain, type Dest } from './items.ts';
+import type { Expr, Item, View } from './types.ts';
 
 /** What the caller wants done with a graph output. */
 export type OutputRequest =
@@ -57,15 +35,7 @@ export type OutputRequest =
   /** view += scalar · value. */
   | { readonly kind: 'accumulate'; readonly view: View; readonly scalar: string };
 
-/** Where a stored value's elements go: `view` read as a tensor of `shape` through `map` (from the value's coordinates). */
-interface Dest {
-  readonly view: View;
-  readonly shape: readonly number[];
-  readonly map: IndexMap;
-}
-
-const plain = (view: View, shape: readonly number[]): Dest => ({ view, shape, map: identityMap(shape.length) });
-const sameView = (a: View, b: View) => a.buf === b.buf && JSON.stringify(a.off) === JSON.stringify(b.off);
+const sameView = (a: View, b: View) => a.buf === b.buf && sameAffine(a.off, b.off);
 
 /** The view of a destination, if the value's elements sit there contiguously. */
 function contiguous(d: Dest, shape: readonly number[]): View | null {
@@ -109,10 +79,9 @@ class BodyLowering {
     const ends: { v: Node; to: View; swap: boolean }[] = [];
     for (const { v, req } of entries) if (req.kind === 'slot') this.toSlot(v, req.view);
     for (const { v, req } of entries) if (req.kind === 'accumulate') this.toAccumulate(v, req.view, req.scalar);
-    for (const { v, req } of entries) {
-      if (req.kind !== 'carry' || v === req.arg) continue;
-      const carried = entries.filter((e) => e.req.kind === 'carry' && e.v !== (e.req as { arg: Node }).arg).map((e) => e.v);
-      if (this.inPlace(v, req.arg, req.view, carried)) this.addDest(v, plain(req.view, v.shape));
+    const carries = entries.flatMap(({ v, req }) => (req.kind === 'carry' && v !== req.arg ? [{ v, req }] : []));
+    for (const { v, req } of carries) {
+      if (this.inPlace(v, req.arg, req.view, carries.map((c) => c.v))) this.addDest(v, plain(req.view, v.shape));
       else ends.push({ v, to: req.view, swap: role.get(v.id) === 'view' });
     }
     for (const c of [...this.f.order].reverse()) if (role.get(c.id) === 'concat') this.placeConcat(c);
@@ -387,51 +356,6 @@ class BodyLowering {
       const source: Expr = tmp ? { op: 'load', access: accessOf(tmp.from, e.v.shape, identityMap(e.v.shape.length)) } : this.expr(e.v, identityMap(e.v.shape.length), null, new Map());
       this.emit(top, this.f.order.length, elementwise(e.v.shape, [source], [{ to: plain(e.to, e.v.shape), value: { op: 'local', id: 0 } }], ['copy']));
     }
-  }
-}
-
-function accumulateStore(to: Dest, value: Expr, scalar: string): { to: Dest; value: Expr } {
-  const current: Expr = { op: 'load', access: accessOf(to.view, to.shape, to.map) };
-  return { to, value: { op: 'add', a: current, b: { op: 'mul', a: { op: 'scalar', name: scalar }, b: value } } };
-}
-
-/** An elementwise kernel over `shape`; stores to destinations, every value a local (so all loads precede all stores). */
-function elementwise(shape: readonly number[], values: readonly Expr[], stores: readonly { to: Dest; value: Expr }[], fused: readonly string[]): ElementwiseKernel {
-  const locals = [...values];
-  const out = stores.map((s) => {
-    let value = s.value;
-    if (value.op !== 'local') (locals.push(value), (value = { op: 'local', id: locals.length - 1 }));
-    return { to: accessOf(s.to.view, s.to.shape, s.to.map), value };
-  });
-  return { kind: 'elementwise', shape, locals, stores: out, fused };
-}
-
-function kernelFor(n: Node, v: (i: number) => View, sh: (i: number) => readonly number[], out: View): Kernel {
-  const [r0, c0] = n.shape as [number, number];
-  switch (n.op) {
-    case 'matmul': {
-      const ta = n.attr<boolean>('transA'), tb = n.attr<boolean>('transB');
-      return { kind: 'matmul', a: v(0), b: v(1), c: out, m: r0, n: c0, k: ta ? sh(0)[0]! : sh(0)[1]!, transA: ta, transB: tb };
-    }
-    case 'transpose':
-      return { kind: 'transpose', x: v(0), out, rows: sh(0)[0]!, cols: sh(0)[1]! };
-    case 'sum':
-      return { kind: 'sum', x: v(0), out, shape: sh(0), axes: n.attr<number[]>('axes') };
-    case 'log_softmax':
-      return { kind: 'log_softmax', x: v(0), out, rows: sh(0)[0]!, cols: sh(0)[1]! };
-    case 'softmax_ce':
-      return { kind: 'softmax_ce', x: v(0), target: v(1), out, rows: sh(0)[0]!, cols: sh(0)[1]! };
-    case 'gather':
-      return { kind: 'gather', table: v(0), idx: v(1), out, rows: r0, cols: c0 };
-    case 'scatter_add':
-      return { kind: 'scatter_add', idx: v(0), values: v(1), out, rows: sh(0)[0]!, cols: n.shape[1]!, size: n.size };
-    case 'pad': {
-      const axis = n.attr<number>('axis'), before = n.attr<number>('before');
-      const inner = n.shape.slice(axis + 1).reduce((a, b) => a * b, 1), outer = n.shape.slice(0, axis).reduce((a, b) => a * b, 1);
-      return { kind: 'pad', x: v(0), out, outer, block: sh(0)[axis]! * inner, outBlock: n.shape[axis]! * inner, offset: before * inner, size: n.size };
-    }
-    default:
-      throw new Error(`schedule: no kernel for ${n.op}`);
   }
 }
 

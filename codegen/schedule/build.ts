@@ -6,7 +6,8 @@
  */
 import type { TrainingProgram } from '../../ir/program.ts';
 import { constant, variable } from './affine.ts';
-import { Buffers, lowerBody, type OutputRequest } from './body.ts';
+import { lowerBody, type OutputRequest } from './body.ts';
+import { Buffers } from './buffers.ts';
 import type { Schedule, ScheduleFunction, Slot, View } from './types.ts';
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);

@@ -1,0 +1,90 @@
+/**
+ * The host's module-level helpers, the same for every target: the seeded generator and init
+ * helpers, the batch checks (each names the field and both sizes), and parameter files saved and
+ * loaded as JSON (checked whole before anything changes).
+ */
+import { CodeBlockWriter, type Project } from 'ts-morph';
+import type { ModelInterface } from '../../ir/program.ts';
+import { writeOrthogonal, writeRandom } from './runtime.ts';
+import type { TrainerConfig } from './trainer.ts';
+
+const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+const newWriter = () => new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: true });
+
+/** Batch checks, parameter (de)serialisation, init helpers: module-level functions. */
+export function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: ModelInterface, cfg: TrainerConfig, F: string, T: number): void {
+  const w = newWriter();
+  writeRandom(w);
+  w.blankLine();
+  if (c.params.some((p) => p.init.kind === 'orthogonal')) writeOrthogonal(w), w.blankLine();
+  w.write('function describe(v: unknown): string').block(() => {
+    w.writeLine("if (v === null || v === undefined) return String(v);");
+    w.writeLine("if (ArrayBuffer.isView(v)) return `${v.constructor.name} of ${(v as unknown as { length: number }).length} values`;");
+    w.writeLine("return Array.isArray(v) ? `an array of ${v.length} values` : typeof v;");
+  });
+  w.blankLine();
+  w.write('function allFinite(a: ArrayLike<number>): boolean').block(() => {
+    w.writeLine('for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;');
+    w.writeLine('return true;');
+  });
+  w.blankLine();
+  const checkArray = (label: string, expr: string, kind: 'tokens' | 'dense' | 'class', len: number, shape: readonly number[], bound?: number) => {
+    const x = label.replace(/\W/g, '_');
+    w.writeLine(`const ${x} = ${expr};`);
+    const types = kind === 'dense' ? (cfg.float === 'f32' ? ['Float32Array'] : ['Float32Array', 'Float64Array']) : ['Int32Array'];
+    const ok = types.map((t) => `${x} instanceof ${t}`).join(' || ');
+    w.writeLine(`if (!(${ok})) throw new TypeError(\`${label} must be a ${types.join(' or ')} of ${len} values [${shape.join(', ')}], got \${describe(${x})}\`);`);
+    w.writeLine(`if (${x}.length !== ${len}) throw new RangeError(\`${label} has \${${x}.length} values, expected ${len} [${shape.join(', ')}]\`);`);
+    if (bound !== undefined) {
+      w.write(`for (let i = 0; i < ${len}; i++)`).block(() => {
+        w.writeLine(`const v = ${x}[i];`);
+        w.writeLine(`if (!(v >= 0 && v < ${bound})) throw new RangeError(\`${label}[\${i}] = \${v} is out of range [0, ${bound})\`);`);
+      });
+    }
+  };
+  const B = c.batch;
+  w.write('function checkInputs(inputs: Inputs): void').block(() => {
+    w.writeLine("if (typeof inputs !== 'object' || inputs === null) throw new TypeError(`inputs must be an object, got ${describe(inputs)}`);");
+    c.inputs.forEach((i) => {
+      const per = prod(i.shape);
+      const shape = i.kind === 'tokens' ? [T, B] : [T, B, ...i.shape];
+      checkArray(`inputs.${i.name}`, `inputs.${i.name}`, i.kind, T * B * per, shape, i.vocab);
+    });
+  });
+  w.blankLine();
+  w.write('function checkBatch(batch: Batch): void').block(() => {
+    w.writeLine("if (typeof batch !== 'object' || batch === null) throw new TypeError(`batch must be { inputs, targets }, got ${describe(batch)}`);");
+    w.writeLine('checkInputs(batch.inputs);');
+    const every = c.lossOn === 'every';
+    const perStep = c.target.kind === 'class' ? [B] : [B, ...c.target.shape];
+    const shape = every ? [T, ...perStep] : perStep;
+    const len = shape.reduce((a, b) => a * b, 1);
+    checkArray('targets', 'batch.targets', c.target.kind === 'class' ? 'class' : 'dense', len, shape, c.target.classes);
+  });
+  w.blankLine();
+  const names = c.params.map((p) => p.name);
+  w.write(`function saveParams(params: Record<string, ${F}>): string`).block(() => {
+    w.writeLine(`const out: Record<string, { shape: readonly number[]; data: number[] }> = {};`);
+    w.writeLine(`for (const name of ${JSON.stringify(names)}) out[name] = { shape: spec.params[name as keyof typeof spec.params], data: Array.from(params[name]!) };`);
+    w.writeLine("return JSON.stringify({ format: 'rnnc-params', version: 1, cell: spec.cell, sizes: spec.sizes, params: out });");
+  });
+  w.blankLine();
+  w.write(`function loadParams(params: Record<string, ${F}>, json: string): void`).block(() => {
+    w.writeLine('let doc: { format?: unknown; cell?: unknown; params?: Record<string, { shape?: unknown; data?: unknown }> };');
+    w.writeLine("try { doc = JSON.parse(json); } catch (e) { throw new SyntaxError(`loadParams: not JSON: ${(e as Error).message}`); }");
+    w.writeLine("if (typeof doc !== 'object' || doc === null || doc.format !== 'rnnc-params' || typeof doc.params !== 'object' || doc.params === null) throw new TypeError('loadParams: not an rnnc parameter file');");
+    w.writeLine("if (doc.cell !== spec.cell) throw new TypeError(`loadParams: parameters of cell '${String(doc.cell)}', this trainer is '${spec.cell}'`);");
+    w.writeLine('// check everything first: a bad file leaves the trainer as it was');
+    w.write(`for (const name of ${JSON.stringify(names)})`).block(() => {
+      w.writeLine('const entry = doc.params![name];');
+      w.writeLine('const shape = spec.params[name as keyof typeof spec.params] as readonly number[];');
+      w.writeLine("if (!entry) throw new RangeError(`loadParams: parameter '${name}' is missing`);");
+      w.writeLine("if (!Array.isArray(entry.shape) || entry.shape.join(',') !== shape.join(',')) throw new RangeError(`loadParams: '${name}' has shape [${String(entry.shape)}], expected [${shape.join(', ')}]`);");
+      // a float32 trainer stores Math.fround(v): a finite double beyond float32's range would become ±Infinity
+      const finite = cfg.float === 'f32' ? 'Number.isFinite(Math.fround(v))' : 'Number.isFinite(v)';
+      w.writeLine(`if (!Array.isArray(entry.data) || entry.data.length !== params[name]!.length || !entry.data.every((v) => typeof v === 'number' && ${finite})) throw new RangeError(\`loadParams: '\${name}' needs \${params[name]!.length} finite numbers${cfg.float === 'f32' ? ' (within float32 range)' : ''}\`);`);
+    });
+    w.writeLine(`for (const name of ${JSON.stringify(names)}) params[name]!.set(doc.params[name]!.data as number[]);`);
+  });
+  sf.addStatements(w.toString());
+}

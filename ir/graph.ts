@@ -106,3 +106,18 @@ export function applyReplacements(g: Graph, replacements: ReadonlyMap<number, No
 function remake(node: Node, srcs: readonly Node[]): Node {
   return withSite(node.site, () => rebuild(node, srcs));
 }
+
+/**
+ * Names unlike any in `taken` (and unlike each other): the compiler's own inputs and outputs of a
+ * body (hoisted values, saved residuals, cotangents) are named this way, so a user's parameter,
+ * state or input of any name can never collide with one, whatever it is called.
+ */
+export function freshNames(taken: Iterable<string>): (base: string) => string {
+  const used = new Set(taken);
+  return (base) => {
+    let name = base;
+    while (used.has(name)) name += '_';
+    used.add(name);
+    return name;
+  };
+}

@@ -45,10 +45,15 @@ export function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: Mod
   const B = c.batch;
   w.write('function checkInputs(inputs: Inputs): void').block(() => {
     w.writeLine("if (typeof inputs !== 'object' || inputs === null) throw new TypeError(`inputs must be an object, got ${describe(inputs)}`);");
+    // own keys only: an input called toString is not Object.prototype's, and a key for no input is a mistake
+    const names = c.inputs.map((i) => i.name);
+    w.write('for (const key in inputs)').block(() => {
+      w.writeLine(`if (${names.map((n) => `key !== ${JSON.stringify(n)}`).join(' && ')}) throw new TypeError(\`inputs.\${key} is not an input of this trainer (its inputs: ${names.join(', ')})\`);`);
+    });
     c.inputs.forEach((i) => {
       const per = prod(i.shape);
       const shape = i.kind === 'tokens' ? [T, B] : [T, B, ...i.shape];
-      checkArray(`inputs.${i.name}`, `inputs.${i.name}`, i.kind, T * B * per, shape, i.vocab);
+      checkArray(`inputs.${i.name}`, `Object.hasOwn(inputs, ${JSON.stringify(i.name)}) ? inputs.${i.name} : undefined`, i.kind, T * B * per, shape, i.vocab);
     });
   });
   w.blankLine();

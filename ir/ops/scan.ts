@@ -5,7 +5,7 @@
  */
 import * as b from '../build.ts';
 import { fmtShape, ShapeError } from '../error.ts';
-import { applyReplacements, graphNodes, makeGraph, topoSort, type Graph } from '../graph.ts';
+import { applyReplacements, freshNames, graphNodes, makeGraph, topoSort, type Graph } from '../graph.ts';
 import type { Attrs, Node, TensorType } from '../node.ts';
 import { sizeOf, tensor, type Tensor } from '../tensor.ts';
 import type { OpDef, Seed } from './types.ts';
@@ -33,20 +33,6 @@ export function scanParts(attrs: Attrs): ScanParts {
 const argName = (n: Node) => n.attr<string>('name');
 const typeStr = (t: TensorType) => `${t.dtype}${fmtShape(t.shape)}`;
 const sameType = (a: TensorType, c: TensorType) => a.dtype === c.dtype && b.sameShape(a.shape, c.shape);
-
-/**
- * Names for new body inputs, unlike any in `taken`: body inputs bind by name, and a user may well
- * call a parameter 'res0' or a state 'd_h'.
- */
-function freshNames(taken: readonly string[]): (base: string) => string {
-  const used = new Set(taken);
-  return (base) => {
-    let name = base;
-    while (used.has(name)) name += '_';
-    used.add(name);
-    return name;
-  };
-}
 
 export const scanDef: OpDef = {
   arity: 'variadic',
@@ -138,7 +124,8 @@ export const scanDef: OpDef = {
 
     // 3. the forward scan again, now also emitting the residuals; it replaces `node` everywhere
     const resOuts: Record<string, Node> = {};
-    residuals.forEach((r, i) => (resOuts[`__res${i}_${node.id}`] = r));
+    const freshOut = freshNames(Object.keys(fwdBody.outputs));
+    residuals.forEach((r, i) => (resOuts[freshOut(`__res${i}_${node.id}`)] = r));
     const fwd2 = b.scan(makeGraph(fwdBody.inputs, { ...fwdBody.outputs, ...resOuts }), node.srcs, { consts: nConsts, carries: nCarries, xs: srcXs.length }, length, reverse);
     ctx.replace(node, fwd2);
 

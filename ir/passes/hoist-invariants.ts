@@ -7,7 +7,7 @@
  * is one large product as well.
  */
 import * as b from '../build.ts';
-import { graphNodes, inlineGraph, makeGraph, rewriteGraph, type Graph } from '../graph.ts';
+import { freshNames, graphNodes, inlineGraph, makeGraph, rewriteGraph, type Graph } from '../graph.ts';
 import type { Node } from '../node.ts';
 import { ELEMENTWISE, isBinary, isUnary } from '../op.ts';
 import { scanParts } from '../ops/scan.ts';
@@ -37,10 +37,8 @@ export function hoistConstants(scan: Node): Node {
   const consts = Object.fromEntries(body.inputs.slice(0, nConsts).map((a, j) => [a.attr<string>('name'), scan.srcs[j]!]));
   const outside = inlineGraph(makeGraph(body.inputs, Object.fromEntries(hoisted.map((n, i) => [`c${i}`, n]))), consts);
   // names new to this body (an arg is interned by its name and type: a reused name would be the same node)
-  const taken = new Set(body.inputs.map((a) => a.attr<string>('name')));
-  const fresh: string[] = [];
-  for (let i = 0; fresh.length < hoisted.length; i++) if (!taken.has(`invariant${i}`)) fresh.push(`invariant${i}`);
-  const args = hoisted.map((n, i) => b.arg(fresh[i]!, n.dtype, n.shape, 'const'));
+  const fresh = freshNames(body.inputs.map((a) => a.attr<string>('name')));
+  const args = hoisted.map((n, i) => b.arg(fresh(`invariant${i}`), n.dtype, n.shape, 'const'));
   const subst = new Map(hoisted.map((n, i) => [n.id, args[i]!]));
   const inputs = [...body.inputs.slice(0, nConsts), ...args, ...body.inputs.slice(nConsts)];
   const body2 = rewriteGraph(makeGraph(inputs, body.outputs), (n, srcs) => subst.get(n.id) ?? (srcs.every((s, i) => s === n.srcs[i]) ? n : b.rebuild(n, srcs)));
@@ -139,10 +137,11 @@ function hoistScan(original: Node): Node {
   const liftInvariant = (n: Node): Node | null => (n.shape.length >= 1 ? lift(n) : null);
 
   const hoisted: { node: Node; stacked: Node; arg: Node }[] = [];
+  const fresh = freshNames(body.inputs.map((a) => a.attr<string>('name')));
   for (const f of frontier) {
     const all = lift(f);
     if (!all) continue;
-    const arg = b.arg(`hoisted${hoisted.length}`, f.dtype, f.shape, 'x');
+    const arg = b.arg(fresh(`hoisted${hoisted.length}`), f.dtype, f.shape, 'x');
     hoisted.push({ node: f, stacked: b.reshape(all, [L, ...f.shape]), arg });
   }
   if (hoisted.length === 0) return original;

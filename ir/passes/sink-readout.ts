@@ -6,7 +6,7 @@
  * recurrence. Mirrors hoist-invariants, which does the same for the input side.
  */
 import * as b from '../build.ts';
-import { graphNodes, makeGraph, rewriteGraph, topoSort, type Graph } from '../graph.ts';
+import { freshNames, graphNodes, makeGraph, rewriteGraph, topoSort, type Graph } from '../graph.ts';
 import type { Node } from '../node.ts';
 import { ELEMENTWISE, isBinary, isUnary } from '../op.ts';
 import { scanParts } from '../ops/scan.ts';
@@ -59,7 +59,8 @@ function sinkScan(scan: Node): ((index: number) => Node) | null {
 
   const kept = outs.filter((_, i) => i < nCarries || !sinkable.has(i));
   const bodyOuts: Record<string, Node> = Object.fromEntries(kept);
-  emitted.forEach((n, i) => (bodyOuts[`__sunk${i}`] = n));
+  const fresh = freshNames(Object.keys(bodyOuts));
+  emitted.forEach((n, i) => (bodyOuts[fresh(`__sunk${i}`)] = n));
   const scan2 = b.scan(makeGraph(body.inputs, bodyOuts), scan.srcs, { consts: nConsts, carries: nCarries, xs: nXs }, L, reverse);
 
   const memo = new Map<number, Node>();

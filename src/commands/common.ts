@@ -53,7 +53,8 @@ export function parseBindings(flag: string, raw: unknown, positive = true): Reco
   const out: Record<string, number> = {};
   for (const item of (raw as string[] | undefined) ?? []) {
     const m = /^([A-Za-z_]\w*)=(.*)$/.exec(item);
-    if (!m) throw new RnncError(`--${flag}: '${item}' must look like NAME=N`);
+    // (an assignment to '__proto__' would set the prototype of `out`, and the binding would vanish)
+    if (!m || m[1] === '__proto__') throw new RnncError(`--${flag}: '${item}' must look like NAME=N${m ? ", and NAME cannot be '__proto__'" : ''}`);
     const n = Number(m[2]);
     if (m[2]!.trim() === '' || !Number.isFinite(n)) throw new RnncError(`--${flag}: '${item}' is not a number`);
     if (positive && (!Number.isInteger(n) || n <= 0)) throw new RnncError(`--${flag}: ${m[1]} must be a positive integer, got ${m[2]}`);

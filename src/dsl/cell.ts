@@ -51,6 +51,14 @@ export function cell<S extends SizeDecl>(name: string, sizes: S, step: (sizes: S
   return { kind: 'rnnc-cell', name, sizes, step: step as CellDef['step'], options, site };
 }
 
+/**
+ * The one identifier refused as a name: in a JavaScript object literal `__proto__: v` sets the
+ * object's prototype instead of a key, so `params.__proto__` and `spec.params` would lose it. Every
+ * other name (`toString`, `constructor`...) is an ordinary own key of the records a trainer exports.
+ */
+const PROTO = '__proto__';
+const PROTO_WHY = "'__proto__' is the prototype of a JavaScript object, not a key of it";
+
 /** A size's name, as `--size NAME=N` can bind it. */
 const SIZE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Each option: which values it takes, and how an error message says so. */
@@ -62,14 +70,15 @@ const OPTIONS: { readonly [K in keyof Required<CellOptions>]: { readonly ok: (v:
 
 /** `cell(...)`'s arguments, checked where the cell is defined: a cell file may be plain JavaScript. */
 function checkCellArgs(name: unknown, sizes: unknown, step: unknown, options: unknown, site: Site | undefined): void {
-  // the name lands in generated comments and titles: one printable line
-  if (typeof name !== 'string' || name.trim() === '' || /[\u0000-\u001f\u007f]/.test(name)) {
+  // the name lands in titles and in the generated module (as an escaped string): one printable line;
+  // U+2028 and U+2029 end a line in JavaScript as \n does
+  if (typeof name !== 'string' || name.trim() === '' || /[\u0000-\u001f\u007f\u2028\u2029]/.test(name)) {
     throw new RnncError(`cell: the name must be a non-empty string on one line, got ${describe(name)}`, site);
   }
   const what = `cell '${name}'`;
   if (!isPlainObject(sizes)) throw new RnncError(`${what}: sizes must be an object such as { X: 16, H: null } (null: bound when compiling), got ${describe(sizes)}`, site);
   for (const [k, v] of Object.entries(sizes)) {
-    if (!SIZE_NAME.test(k)) throw new RnncError(`${what}: bad size name ${JSON.stringify(k)}: use letters, digits and _`, site);
+    if (!SIZE_NAME.test(k) || k === PROTO) throw new RnncError(`${what}: bad size name ${JSON.stringify(k)}: use letters, digits and _${k === PROTO ? ` (${PROTO_WHY})` : ''}`, site);
     if (v !== null) checkSize(k, v, site);
   }
   if (typeof step !== 'function') throw new RnncError(`${what}: the step must be a function (sizes, { input, tokens, state, param }) => { next, output }, got ${describe(step)}`, site);
@@ -103,7 +112,7 @@ export function bindSizes(def: CellDef, overrides: Readonly<Record<string, numbe
     bound[k] = v;
   }
   for (const [k, v] of Object.entries(def.sizes)) {
-    const value = bound[k] ?? v;
+    const value = Object.hasOwn(bound, k) ? bound[k] : v; // own keys only: a size may be called constructor
     if (value === null || value === undefined) throw new RnncError(`size '${k}' is not bound: give it a value (--size ${k}=N)`, def.site);
     bound[k] = checkSize(k, value, def.site);
   }
@@ -127,6 +136,10 @@ export class Names {
   claim(name: string, site: Site | undefined): void {
     if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new RnncError(`bad name ${JSON.stringify(name)}: use letters, digits and _`, site);
     if (RESERVED.includes(name)) throw new RnncError(`name '${name}' is reserved: rnnc uses ${RESERVED.map((r) => `'${r}'`).join(', ')} for values of its own`, site);
+    if (name === PROTO) throw new RnncError(`bad name '${name}': ${PROTO_WHY}`, site);
+    // the gradient of a parameter W is the output grad_W beside the cell's own values
+    const clash = name.startsWith('grad_') && this.seen.has(name.slice(5)) ? name.slice(5) : this.seen.has(`grad_${name}`) ? name : null;
+    if (clash !== null) throw new RnncError(`name '${name}' clashes with 'grad_${clash}', the name rnnc gives the gradient of '${clash}': rename one of them`, site);
     if (this.seen.has(name)) {
       const first = this.seen.get(name);
       throw new RnncError(`duplicate name '${name}'${first ? ` (first declared at ${first.file}:${first.line})` : ''}`, site);
@@ -185,7 +198,8 @@ export function stepContext(
     input(name, shape) {
       const site = callerSite();
       const s = checkShape(`input '${name}'`, shape, site);
-      const vocab = embed[name];
+      // an own key only: an input called valueOf is not Object.prototype's
+      const vocab = Object.hasOwn(embed, name) ? embed[name] : undefined;
       if (vocab !== undefined) {
         // compile-time option: feed this input from token ids through an embedding table, as
         // nn.Embedding in front of nn.RNN/LSTM/GRU does

@@ -33,3 +33,52 @@ export function writeAtomic(file: string, data: string | Uint8Array): void {
     throw new RnncError(`${file}: cannot write: ${(e as Error).message}`);
   }
 }
+
+/** A second name for `file`'s bytes: a hard link, or a copy where the file system has none. */
+function keepCopy(file: string, to: string): void {
+  try {
+    fs.linkSync(file, to);
+  } catch {
+    fs.copyFileSync(file, to);
+  }
+}
+
+/**
+ * Write several files (a module and its declarations) all or none: every one to a temp file first;
+ * then each replaces its target by a rename, as writeAtomic does, with a second link to the target's
+ * old version kept until all are in place, so a failure part-way puts back what was there (and
+ * removes what was not).
+ */
+export function writeAtomicAll(files: readonly { readonly file: string; readonly data: string | Uint8Array }[]): void {
+  for (const { file } of files) checkOutputPath(file);
+  const aside = (file: string, what: string) => path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.${what}`);
+  const staged: { file: string; tmp: string; old: string | null }[] = [];
+  const done: typeof staged = [];
+  let failed: string | undefined;
+  try {
+    for (const { file, data } of files) {
+      failed = file;
+      const tmp = aside(file, 'tmp');
+      staged.push({ file, tmp, old: null });
+      fs.writeFileSync(tmp, data);
+    }
+    for (const s of staged) {
+      failed = s.file;
+      if (fs.existsSync(s.file)) {
+        const old = aside(s.file, 'old');
+        keepCopy(s.file, old);
+        s.old = old;
+      }
+      done.push(s);
+      fs.renameSync(s.tmp, s.file);
+    }
+  } catch (e) {
+    for (const s of done.reverse()) {
+      if (s.old !== null) fs.renameSync(s.old, s.file);
+      else fs.rmSync(s.file, { force: true });
+    }
+    for (const s of staged) fs.rmSync(s.tmp, { force: true });
+    throw new RnncError(`${failed}: cannot write: ${(e as Error).message}`);
+  }
+  for (const s of staged) if (s.old !== null) fs.rmSync(s.old, { force: true });
+}

@@ -1,7 +1,9 @@
+import path from 'node:path';
 import { RnncError } from '../../ir/error.ts';
 import { defaultOptimizer, type OptimizerSpec } from '../../codegen/host/runtime.ts';
-import { checkExtension, checkOutputPath, writeAtomic } from '../write.ts';
-import { cellOptions, cellOptionsHelp, loadJob, positiveInt, type Command, type Values } from './common.ts';
+import { moduleTypeAdvice } from '../package-type.ts';
+import { checkExtension, checkOutputPath, writeAtomicAll } from '../write.ts';
+import { cellOptions, cellOptionsHelp, parseBindings, positiveInt, type Command, type Values } from './common.ts';
 
 export const optimizerOptions = {
   optimizer: { type: 'string' },
@@ -42,28 +44,64 @@ export const optimizerHelp = `      --optimizer NAME  sgd (default), momentum or
   -O, --opt LEVEL       1 (default): every pass of the pipeline ('rnnc ir --help' lists them);
                         0: differentiate only, the code follows the traced graph (a baseline)`;
 
+/** What each output extension writes: the module's format and, for JavaScript, where its declarations go. */
+const OUTPUTS: Record<string, { format: 'ts' | 'js'; dts?: string }> = {
+  '.ts': { format: 'ts' },
+  '.mts': { format: 'ts' },
+  '.js': { format: 'js', dts: '.d.ts' },
+  '.mjs': { format: 'js', dts: '.d.mts' },
+};
+
 export const compileCommand: Command = {
-  summary: 'compile a cell into a standalone TypeScript trainer module',
-  help: `usage: rnnc compile <cell.ts> -o <trainer.ts> [options]
+  summary: 'compile a cell into a standalone trainer module (TypeScript, or JavaScript with its .d.ts)',
+  help: `usage: rnnc compile <cell.ts> -o <trainer.ts|.mts|.js|.mjs> [options]
 
 Generates one self-contained ES module (no imports) exporting createTrainer() and spec,
-specialised to the bound sizes, batch and sequence length.
+specialised to the bound sizes, batch and sequence length. A .js or .mjs output is the same
+module as plain JavaScript, with its types beside it (trainer.d.ts, or trainer.d.mts for .mjs).
+A .ts or .js module is an ES module only in a package whose package.json says "type": "module";
+elsewhere rnnc says so and suggests .mts or .mjs, which are ES modules anywhere.
 
-  -o, --out FILE        the module to write (.ts)
+  -o, --out FILE        the module to write (.ts, .mts, .js or .mjs)
 ${cellOptionsHelp.replace('%BATCH%', '32').replace('%SEQ%', '32')}
 ${optimizerHelp}`,
   options: { ...cellOptions, ...optimizerOptions, out: { type: 'string', short: 'o' } },
   async run(values, positionals) {
     if (typeof values.out !== 'string') throw new RnncError('missing -o <trainer.ts>');
+    const out = values.out;
     // the output path first: a bad one fails before any work, and nothing is written
-    checkExtension(values.out, ['.ts', '.mts']);
-    checkOutputPath(values.out);
-    const job = await loadJob(values, positionals, { batch: 32, seq: 32 });
-    // loaded on use: code generation pulls in ts-morph and TypeScript, which other commands do not need
-    const { compileTrainer } = await import('../compile.ts');
-    const source = compileTrainer(job.cell, { seq: job.seq, truncation: job.truncation, ...optimizerFrom(values) });
-    writeAtomic(values.out, source);
-    console.error(`rnnc: wrote ${values.out} (${job.cell.def.name}: batch ${job.cell.batch}, seq ${job.seq}, ${source.length} bytes)`);
+    checkExtension(out, Object.keys(OUTPUTS));
+    const { format, dts } = OUTPUTS[path.extname(out).toLowerCase()]!;
+    const dtsFile = dts === undefined ? undefined : out.slice(0, -path.extname(out).length) + dts;
+    checkOutputPath(out);
+    if (dtsFile !== undefined) checkOutputPath(dtsFile);
+    if (positionals.length !== 1) throw new RnncError(`expects one cell file, got ${positionals.length ? positionals.join(' ') : 'none'}`);
+    const { optimizer, ...rest } = optimizerFrom(values);
+    const lossOn = values['loss-on'] as string | undefined;
+    if (lossOn !== undefined && lossOn !== 'every' && lossOn !== 'last') throw new RnncError(`--loss-on: '${lossOn}' must be 'every' or 'last'`);
+    const loss = values.loss as string | undefined;
+    if (loss !== undefined && loss !== 'ce' && loss !== 'mse') throw new RnncError(`--loss: '${loss}' must be 'ce' or 'mse'`);
+    const seq = positiveInt('seq', values.seq, 32);
+    // the flags' text checked above, naming each flag; the library checks the values again for its own callers
+    const { compile } = await import('../compile-module.ts');
+    const m = await compile(positionals[0]!, {
+      sizes: parseBindings('size', values.size, false),
+      batch: positiveInt('batch', values.batch, 32),
+      seq,
+      truncate: values.truncate as string | undefined,
+      embed: parseBindings('embed', values.embed),
+      loss,
+      lossOn,
+      optimizer: optimizer.kind,
+      lr: optimizer.lr,
+      momentum: optimizer.momentum,
+      ...rest,
+      format,
+    });
+    writeAtomicAll(dtsFile === undefined || m.dts === undefined ? [{ file: out, data: m.code }] : [{ file: out, data: m.code }, { file: dtsFile, data: m.dts }]);
+    const advice = moduleTypeAdvice(out);
+    if (advice !== null) console.error(`rnnc compile: warning: ${advice}`);
+    console.error(`rnnc: wrote ${out}${dtsFile === undefined ? '' : ` and ${dtsFile}`} (${m.cell}: batch ${m.batch}, seq ${m.seq}, ${m.code.length} bytes)`);
     return 0;
   },
 };

@@ -1,0 +1,122 @@
+/**
+ * `compile`, the library entry for build scripts and the body of `rnnc compile`: a cell (its file,
+ * its `cell(...)` definition, or a traced cell) and the CLI's options, as values, give the trainer
+ * module's text, TypeScript or JavaScript with its declarations. It writes nothing.
+ */
+import { RnncError } from '../ir/error.ts';
+import type { OptimizerKind } from '../ir/program.ts';
+import { defaultOptimizer } from '../codegen/host/runtime.ts';
+import { isCellDef, type CellDef } from './dsl/cell.ts';
+import { traceCell, type TracedCell } from './dsl/trace.ts';
+import { parseTruncation } from './layout.ts';
+import { loadCell } from './load.ts';
+
+/** The flags of `rnnc compile` as values (`rnnc compile --help` says what each does). */
+export interface ModuleOptions {
+  /** --size: sizes the cell leaves open (null) or overrides. */
+  readonly sizes?: Readonly<Record<string, number>>;
+  /** --batch (default 32). */
+  readonly batch?: number;
+  /** --seq (default 32). */
+  readonly seq?: number;
+  /** --truncate: k, or 'k1:k2' (default: full BPTT). */
+  readonly truncate?: number | string;
+  /** --embed: dense inputs fed from token ids through an embedding table, name -> vocabulary size. */
+  readonly embed?: Readonly<Record<string, number>>;
+  readonly loss?: 'ce' | 'mse';
+  readonly lossOn?: 'every' | 'last';
+  readonly optimizer?: OptimizerKind;
+  /** Default 0.1 for sgd and momentum, 0.001 for adam. */
+  readonly lr?: number;
+  /** For 'momentum' (default 0.9). */
+  readonly momentum?: number;
+  /** Clip gradients to this global L2 norm (default null: no clipping). */
+  readonly clip?: number | null;
+  readonly float?: 'f32' | 'f64';
+  /** Default seed of the parameter init (default 1). */
+  readonly seed?: number;
+  /** -O: 1 (default) every pass, 0 differentiate only. */
+  readonly opt?: 0 | 1;
+  /** 'ts' (default): a TypeScript module; 'js': a JavaScript module and its declarations. */
+  readonly format?: 'ts' | 'js';
+}
+
+export interface CompiledModule {
+  /** The module's text: TypeScript, or JavaScript for format 'js'. */
+  readonly code: string;
+  /** For format 'js', the declarations to write beside it (`trainer.d.ts` for `trainer.js`, `trainer.d.mts` for `.mjs`). */
+  readonly dts?: string;
+  readonly cell: string;
+  readonly batch: number;
+  readonly seq: number;
+}
+
+/** Options that bind the cell, so a traced cell (already bound) cannot take them. */
+const TRACE_KEYS = ['sizes', 'batch', 'embed', 'loss', 'lossOn'] as const;
+const KEYS: readonly (keyof ModuleOptions)[] = [...TRACE_KEYS, 'seq', 'truncate', 'optimizer', 'lr', 'momentum', 'clip', 'float', 'seed', 'opt', 'format'];
+
+const isTraced = (x: unknown): x is TracedCell => typeof x === 'object' && x !== null && isCellDef((x as { def?: unknown }).def) && 'step' in x && 'head' in x;
+
+const show = (v: unknown) => (typeof v === 'string' ? `'${v}'` : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
+const bad = (key: string, v: unknown, what: string) => new RnncError(`compile: option '${key}' must be ${what}, got ${show(v)}`);
+
+function oneOf<T extends string | number>(key: string, v: unknown, allowed: readonly T[]): T | undefined {
+  if (v !== undefined && !allowed.includes(v as T)) throw bad(key, v, allowed.map(show).join(' or '));
+  return v as T | undefined;
+}
+
+function positive(key: string, v: unknown, integer: boolean): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) throw bad(key, v, integer ? 'a positive integer' : 'a positive number');
+  return v;
+}
+
+function bindings(key: string, v: unknown): Readonly<Record<string, number>> | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(key, v, 'an object of name: number');
+  for (const [k, n] of Object.entries(v)) if (typeof n !== 'number') throw bad(`${key}.${k}`, n, 'a number');
+  return v as Record<string, number>;
+}
+
+/** Compile a cell into a trainer module. Errors are RnncErrors naming the option, the cell file or the cell's line. */
+export async function compile(cell: string | CellDef | TracedCell, options: ModuleOptions = {}): Promise<CompiledModule> {
+  for (const k of Object.keys(options)) if (!KEYS.includes(k as keyof ModuleOptions)) throw new RnncError(`compile: unknown option '${k}'; the options are ${KEYS.join(', ')}`);
+  const o = options as Record<string, unknown>;
+  const format = oneOf('format', o.format, ['ts', 'js'] as const) ?? 'ts';
+  const seq = positive('seq', o.seq, true) ?? 32;
+  const truncate = o.truncate;
+  if (truncate !== undefined && typeof truncate !== 'number' && typeof truncate !== 'string') throw bad('truncate', truncate, "k or 'k1:k2'");
+  const kind = oneOf('optimizer', o.optimizer, ['sgd', 'momentum', 'adam'] as const) ?? 'sgd';
+  const optimizer = defaultOptimizer(kind, positive('lr', o.lr, false));
+  const momentum = o.momentum ?? optimizer.momentum;
+  if (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1)) throw bad('momentum', momentum, 'a number in [0, 1)');
+  const clip = o.clip === null ? null : positive('clip', o.clip, false) ?? null;
+  const float = oneOf('float', o.float, ['f32', 'f64'] as const) ?? 'f32';
+  const seed = positive('seed', o.seed, true) ?? 1;
+  const opt = oneOf('opt', o.opt, [0, 1] as const) ?? 1;
+
+  let traced: TracedCell;
+  if (isTraced(cell)) {
+    const given = TRACE_KEYS.find((k) => o[k] !== undefined);
+    if (given) throw new RnncError(`compile: option '${given}' binds the cell, which is already traced: pass its cell(...) definition or its file instead`);
+    traced = cell;
+  } else {
+    const def = typeof cell === 'string' ? await loadCell(cell) : cell;
+    if (!isCellDef(def)) throw new RnncError(`compile: the cell must be a file name, a cell(...) definition or a traced cell, got ${show(def)}`);
+    traced = traceCell(def, {
+      sizes: bindings('sizes', o.sizes),
+      batch: positive('batch', o.batch, true) ?? 32,
+      embed: bindings('embed', o.embed),
+      loss: oneOf('loss', o.loss, ['ce', 'mse'] as const),
+      lossOn: oneOf('lossOn', o.lossOn, ['every', 'last'] as const),
+    });
+  }
+  // loaded on use: code generation pulls in ts-morph, and JavaScript output the TypeScript compiler
+  const { compileTrainer } = await import('./compile.ts');
+  const source = compileTrainer(traced, { seq, truncation: parseTruncation(truncate, seq), optimizer: { ...optimizer, momentum }, clip, float, seed, opt });
+  const info = { cell: traced.def.name, batch: traced.batch, seq };
+  if (format === 'ts') return { code: source, ...info };
+  const { emitJavaScript } = await import('./emit-js.ts');
+  const { js, dts } = emitJavaScript(source);
+  return { code: js, dts, ...info };
+}

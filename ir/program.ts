@@ -78,6 +78,12 @@ export interface TrainingProgram {
   readonly sequence: readonly { readonly fn: string; readonly start: number; readonly len: number; readonly positions: number }[];
   /** Loss positions of the whole sequence (T, or 1 for a last-step loss). */
   readonly totalPositions: number;
-  /** Inference: inputs the parameters, the states, the stacked inputs [T, B, ...]; outputs logits [T, B, Y] and each final state by name. */
-  readonly predict: Graph;
+  /**
+   * Inference, one graph per distinct chunk length: inputs the parameters, the states, the stacked
+   * inputs [len, B, ...]; outputs logits [len, B, Y] and each final state by name. A truncated
+   * trainer runs inference k1 steps at a time, so its memory does not grow with T.
+   */
+  readonly inference: readonly { readonly fn: string; readonly len: number; readonly graph: Graph }[];
+  /** The chunks covering a sequence, in order. */
+  readonly inferenceSequence: readonly { readonly fn: string; readonly start: number; readonly len: number }[];
 }

@@ -3,7 +3,7 @@
  * (forward and backward through the pass pipeline), the order in which the windows cover a
  * sequence, and the inference graph.
  */
-import { makeGraph } from '../ir/graph.ts';
+import { makeGraph, type Graph } from '../ir/graph.ts';
 import type { Node } from '../ir/node.ts';
 import type { ModelInterface, TrainingProgram, Truncation, WindowProgram } from '../ir/program.ts';
 import type { TracedCell } from './dsl/trace.ts';
@@ -48,6 +48,18 @@ export function planTraining(c: TracedCell, seq: number, truncation: Truncation,
     const positions = every ? w.len - w.lossFrom : win.hasLoss ? 1 : 0;
     return { fn: win.fn, start: w.start, len: w.len, positions };
   });
+  // inference in chunks of k1 steps (the whole sequence without truncation)
+  const inference: { fn: string; len: number; graph: Graph }[] = [];
+  const inferenceSequence = [];
+  for (let start = 0; start < seq; start += truncation.k1) {
+    const len = Math.min(truncation.k1, seq - start);
+    let chunk = inference.find((x) => x.len === len);
+    if (!chunk) {
+      chunk = { fn: inference.length === 0 ? 'forward' : `forward${inference.length}`, len, graph: runPipeline(predictGraph(c, len), { loss: null, wrt: [] }, undefined, list) };
+      inference.push(chunk);
+    }
+    inferenceSequence.push({ fn: chunk.fn, start, len });
+  }
   return {
     model: modelInterface(c),
     seq,
@@ -56,6 +68,7 @@ export function planTraining(c: TracedCell, seq: number, truncation: Truncation,
     windows: [...byShape.values()],
     sequence,
     totalPositions: every ? seq : 1,
-    predict: runPipeline(predictGraph(c, seq), { loss: null, wrt: [] }, undefined, list),
+    inference,
+    inferenceSequence,
   };
 }

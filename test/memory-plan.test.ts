@@ -29,6 +29,7 @@ function sched(sizes: Record<string, number>, functions: ScheduleFunction[]): Sc
     params: [],
     states: [],
     sequence: [],
+    inferenceSequence: [],
   };
 }
 

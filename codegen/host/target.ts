@@ -23,8 +23,8 @@ export interface Target {
   declareBuffers(w: CodeBlockWriter, schedule: Schedule, plan: MemoryPlan): void;
   /** A schedule function as a function inside createTrainer: `name(args): number` (its result, or 0). */
   renderFunction(w: CodeBlockWriter, fn: ScheduleFunction): void;
-  /** Statements copying `size` elements of `from` into the array named `to`, from 0. */
-  copyOut(w: CodeBlockWriter, from: View, to: string, size: number): void;
+  /** Statements copying `size` elements of `from` into the array named `to`, from element `at` (an expression). */
+  copyOut(w: CodeBlockWriter, from: View, to: string, at: string, size: number): void;
   /** An expression: a fresh array of `size` elements of `from`. */
   sliceOut(from: View, size: number): string;
   /** `function update(): void`: one optimizer step over P from G (moments M, V; `hyper`, `stepCount`). */

@@ -8,6 +8,7 @@
 import { CodeBlockWriter, Project, VariableDeclarationKind } from 'ts-morph';
 import type { OptimizerSpec, TrainingProgram } from '../../ir/program.ts';
 import { buildSchedule } from '../schedule/build.ts';
+import type { Schedule } from '../schedule/types.ts';
 import { planMemory } from '../schedule/memory.ts';
 import type { Target } from './target.ts';
 import { writeInit } from './runtime.ts';
@@ -21,7 +22,6 @@ export interface TrainerConfig {
   readonly seed: number;
 }
 
-const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
 /**
  * A user's text as a JavaScript string literal that is safe anywhere in the module, a comment
@@ -30,6 +30,29 @@ const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
  */
 const escapeSeparators = (js: string) => js.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 export const jsString = (text: string) => escapeSeparators(JSON.stringify(text));
+
+/** Windows of one function at starts start, start + stride, …: `index` is the first one's place in the sequence. */
+interface Run {
+  readonly fn: string;
+  readonly start: number;
+  readonly stride: number;
+  readonly count: number;
+  readonly index: number;
+  readonly len: number;
+  readonly positions: number;
+}
+
+function runsOf(sequence: Schedule['sequence']): Run[] {
+  const runs: Run[] = [];
+  sequence.forEach((w, index) => {
+    const last = runs[runs.length - 1];
+    const same = last && last.fn === w.fn && last.len === w.len && last.positions === w.positions;
+    if (same && (last.count === 1 || w.start === last.start + last.count * last.stride)) {
+      runs[runs.length - 1] = { ...last, stride: last.count === 1 ? w.start - last.start : last.stride, count: last.count + 1 };
+    } else runs.push({ fn: w.fn, start: w.start, stride: 0, count: 1, index, len: w.len, positions: w.positions });
+  });
+  return runs;
+}
 
 const newWriter = () => new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: true });
 
@@ -43,11 +66,9 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
   const nP = params.reduce((a, p) => a + p.size, 0), nS = states.reduce((a, s) => a + s.size, 0);
   const every = c.lossOn === 'every';
   const targetStep = c.target.kind === 'class' ? [B] : [B, ...c.target.shape]; // one step's target
-  const targetPerStep = prod(targetStep);
   const totalPositions = program.totalPositions;
-  const forward = schedule.functions.find((f) => f.name === 'forward')!;
-  const logitsView = forward.liveOut[0]!;
-  const Y = program.predict.outputs.logits!.shape[2]!;
+  const logitsOf = (fn: string) => schedule.functions.find((f) => f.name === fn)!.liveOut[0]!;
+  const Y = program.inference[0]!.graph.outputs.logits!.shape[2]!;
   const kib = (n: number) => `${((n * (cfg.float === 'f32' ? 4 : 8)) / 1024).toFixed(1)} KiB`;
 
   // ---- the module ----
@@ -137,15 +158,17 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       w.writeLine(`const state: Record<string, ${F}> = { ${states.map((s) => `${s.name}: S.subarray(${s.offset}, ${s.offset + s.size})`).join(', ')} };`);
       w.writeLine('const rand = makeRandom(options.seed ?? spec.seed);');
       c.params.forEach((p) => writeInit(w, `params.${p.name}`, p.shape, p.init));
-      c.inputs.forEach((i) => w.writeLine(`let in_${i.name}: ${i.kind === 'tokens' ? 'Int32Array' : denseT} = new ${i.kind === 'tokens' ? 'Int32Array' : F}(${T * B * prod(i.shape)});`));
-      w.writeLine(`let in_target: ${c.target.kind === 'class' ? 'Int32Array' : denseT} = new ${c.target.kind === 'class' ? 'Int32Array' : F}(${(every ? T : 1) * targetPerStep});`);
+      // the caller's arrays, bound (after their checks) by every call that reads them: empty until then
+      c.inputs.forEach((i) => w.writeLine(`let in_${i.name}: ${i.kind === 'tokens' ? 'Int32Array' : denseT} = new ${i.kind === 'tokens' ? 'Int32Array' : F}(0);`));
+      w.writeLine(`let in_target: ${c.target.kind === 'class' ? 'Int32Array' : denseT} = new ${c.target.kind === 'class' ? 'Int32Array' : F}(0);`);
       w.blankLine();
       w.writeLine(`// the schedule's buffers: scratch in one arena (${target.name} target)`);
       target.declareBuffers(w, schedule, memory);
       w.blankLine();
       for (const fn of schedule.functions) {
         const len = program.windows.find((x) => x.fn === fn.name)?.len;
-        if (len === undefined) w.writeLine('/** Inference over the whole sequence: logits at every step; carries the state on. */');
+        const chunk = program.inference.find((x) => x.fn === fn.name)?.len;
+        if (chunk !== undefined) w.writeLine(`/** Inference over steps [start, start + ${chunk}): logits at every step; carries the state on. */`);
         else w.writeLine(`/** Steps [start, start + ${len}) forward${fn.result ? ' and back; adds scale · ∂(loss sum)/∂params to G, returns the loss sum' : ' only'}; carries the state on. */`);
         // the schedule's functions keep the two-space indentation of the writer they are rendered with
         const fw = newWriter();
@@ -160,12 +183,23 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
         w.writeLine('in_target = batch.targets;');
       });
       w.blankLine();
+      // the windows of a sequence as runs of the same function at evenly spaced starts: one loop
+      // each, so the module does not grow with the number of windows
+      const runs = runsOf(schedule.sequence);
+      const forRun = (r: Run, body: (start: string, index: string) => void, scoped = false) => {
+        // (a block of its own when the body declares names: one per window)
+        if (r.count === 1) return void (scoped ? w.block(() => body(String(r.start), String(r.index))) : body(String(r.start), String(r.index)));
+        w.write(`for (let n = 0; n < ${r.count}; n++)`).block(() => {
+          w.writeLine(`const start = ${r.start} + n * ${r.stride};`);
+          body('start', `${r.index} + n`);
+        });
+      };
       w.write('function lossAndGrad(batch: Batch): number').block(() => {
         w.writeLine('bind(batch);');
         w.writeLine('G.fill(0);');
         w.writeLine('let total = 0;');
         const inv = 1 / (totalPositions * c.lossElements);
-        for (const s of schedule.sequence) w.writeLine(s.positions === 0 ? `${s.fn}(${s.start}, 0);` : `total += ${s.fn}(${s.start}, ${inv});`);
+        for (const r of runs) forRun(r, (start) => w.writeLine(r.positions === 0 ? `${r.fn}(${start}, 0);` : `total += ${r.fn}(${start}, ${inv});`));
         w.writeLine(`return total * ${inv};`);
       });
       w.blankLine();
@@ -173,34 +207,32 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
         w.writeLine('bind(batch);');
         w.writeLine('saved.P.set(P); saved.M.set(M); saved.V.set(V); saved.S.set(S); saved.stepCount.set(stepCount);');
         w.writeLine('let total = 0;');
-        schedule.sequence.forEach((s, i) => {
-          if (s.positions === 0) {
-            w.writeLine(`${s.fn}(${s.start}, 0); // no loss in this window: it only carries the state on`);
-            return;
-          }
-          const scale = 1 / (s.positions * c.lossElements);
-          w.writeLine('G.fill(0);');
-          w.writeLine(`const loss${i} = ${s.fn}(${s.start}, ${scale});`);
-          const where = `window ${i} (steps ${s.start}..${s.start + s.len - 1})`;
-          w.writeLine(`if (!Number.isFinite(loss${i})) rollback(\`loss (\${loss${i}})\`, '${where}');`);
-          w.writeLine(`if (!allFinite(G)) rollback('gradient', '${where}');`);
-          w.writeLine('clip();');
-          w.writeLine('update();');
-          w.writeLine(`if (!allFinite(P)) rollback('parameter after the update', '${where} (the learning rate may be too large)');`);
-          w.writeLine(`total += loss${i};`);
-        });
+        for (const r of runs) {
+          forRun(r, (start, index) => {
+            if (r.positions === 0) return void w.writeLine(`${r.fn}(${start}, 0); // no loss in this window: it only carries the state on`);
+            w.writeLine('G.fill(0);');
+            w.writeLine(`const loss = ${r.fn}(${start}, ${1 / (r.positions * c.lossElements)});`);
+            const where = `${index}, ${start}, ${r.len}`;
+            w.writeLine(`if (!Number.isFinite(loss)) rollback(\`loss (\${loss})\`, ${where});`);
+            w.writeLine(`if (!allFinite(G)) rollback('gradient', ${where});`);
+            w.writeLine('clip();');
+            w.writeLine('update();');
+            w.writeLine(`if (!allFinite(P)) rollback('parameter after the update', ${where}, ' (the learning rate may be too large)');`);
+            w.writeLine('total += loss;');
+          }, r.positions > 0);
+        }
         w.writeLine(`return total * ${1 / (totalPositions * c.lossElements)};`);
       });
       w.blankLine();
-      w.write('function rollback(what: string, where: string): never').block(() => {
+      w.write("function rollback(what: string, index: number, start: number, len: number, hint = ''): never").block(() => {
         w.writeLine('P.set(saved.P); M.set(saved.M); V.set(saved.V); S.set(saved.S); stepCount.set(saved.stepCount);');
-        w.writeLine('throw new RangeError(`step: non-finite ${what} in ${where}; parameters, optimizer state and state are unchanged`);');
+        w.writeLine('throw new RangeError(`step: non-finite ${what} in window ${index} (steps ${start}..${start + len - 1})${hint}; parameters, optimizer state and state are unchanged`);');
       });
       w.blankLine();
       target.writeClip(w);
       w.blankLine();
       const nLogits = T * B * Y, logitsShape = `[${T}, ${B}, ${Y}]`;
-      w.writeLine(`/** Logits ${logitsShape} (T, B, Y): a fresh copy, or written into \`out\` and returned (no allocation). */`);
+      w.writeLine(`/** Logits ${logitsShape} (T, B, Y): a fresh array, or written into \`out\` and returned (no allocation). */`);
       w.write(`function predict(inputs: Inputs, out?: ${F}): ${F}`).block(() => {
         w.writeLine('checkInputs(inputs);');
         // checked before the forward pass: a bad \`out\` leaves the state as it was
@@ -209,9 +241,21 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
           w.writeLine(`if (out.length !== ${nLogits}) throw new RangeError(\`predict: out has \${out.length} values, expected ${nLogits} ${logitsShape}\`);`);
         });
         c.inputs.forEach((i) => w.writeLine(`in_${i.name} = inputs.${i.name};`));
-        w.writeLine('forward();');
-        w.writeLine(`if (out === undefined) return ${target.sliceOut(logitsView, nLogits)};`);
-        target.copyOut(w, logitsView, 'out', nLogits);
+        const chunks = runsOf(schedule.inferenceSequence.map((x) => ({ ...x, positions: 0 })));
+        if (chunks.length === 1 && chunks[0]!.count === 1) {
+          w.writeLine('forward(0);');
+          w.writeLine(`if (out === undefined) return ${target.sliceOut(logitsOf('forward'), nLogits)};`);
+          target.copyOut(w, logitsOf('forward'), 'out', '0', nLogits);
+        } else {
+          // chunk by chunk, each chunk's logits into their place: memory bounded by the chunk, not T
+          w.writeLine(`if (out === undefined) out = new ${F}(${nLogits});`);
+          for (const r of chunks) {
+            forRun(r, (start) => {
+              w.writeLine(`${r.fn}(${start});`);
+              target.copyOut(w, logitsOf(r.fn), 'out', start === '0' ? '0' : `${start} * ${B * Y}`, r.len * B * Y);
+            }, true);
+          }
+        }
         w.writeLine('return out;');
       });
       w.blankLine();

@@ -67,7 +67,9 @@ export function buildSchedule(program: TrainingProgram): Schedule {
       liveOut: [],
     };
   });
-  const predict = lowerBody(bufs, program.predict, bind(program.predict.inputs, null), { logits: { kind: 'any' }, ...stateSlots('') }, 0);
-  functions.push({ name: 'forward', args: [], items: predict.items, liveOut: [predict.outputs.logits!] });
-  return { buffers: bufs.list, functions, params, states, sequence: program.sequence };
+  for (const chunk of program.inference) {
+    const body = lowerBody(bufs, chunk.graph, bind(chunk.graph.inputs, 'start'), { logits: { kind: 'any' }, ...stateSlots('') }, 0);
+    functions.push({ name: chunk.fn, args: [{ name: 'start', type: 'int' }], items: body.items, liveOut: [body.outputs.logits!] });
+  }
+  return { buffers: bufs.list, functions, params, states, sequence: program.sequence, inferenceSequence: program.inferenceSequence };
 }

@@ -93,6 +93,7 @@ export function printSchedule(s: Schedule, plan?: MemoryPlan): string {
     out.push('');
   }
   out.push(`sequence: ${s.sequence.map((w) => `${w.fn}(${w.start})`).join(', ')}`);
+  out.push(`inference: ${s.inferenceSequence.map((w) => `${w.fn}(${w.start})`).join(', ')}`);
   if (plan) out.push(`arena: ${plan.arenaSize} elements (${plan.separateSize} as separate buffers), offsets aligned to ${plan.align}`);
   return out.join('\n');
 }

@@ -155,4 +155,6 @@ export interface Schedule {
   readonly states: readonly Slot[];
   /** The window functions covering the sequence, in order: a call of `fn` from step `start`. */
   readonly sequence: readonly { readonly fn: string; readonly start: number; readonly len: number; readonly positions: number }[];
+  /** The inference functions covering a sequence, in order (one, unless the trainer is truncated). */
+  readonly inferenceSequence: readonly { readonly fn: string; readonly start: number; readonly len: number }[];
 }

@@ -49,9 +49,9 @@ export function tsTarget(float: 'f32' | 'f64'): Target {
         if (fn.result) w.writeLine(`return ${at0(fn.result)};`);
       });
     },
-    copyOut(w, from, to, size) {
+    copyOut(w, from, to, at, size) {
       const off = formatAffine(from.off);
-      w.write(`for (let j = 0; j < ${size}; j++)`).block(() => w.writeLine(`${to}[j] = ${from.buf}[${plus(off, 'j')}];`));
+      w.write(`for (let j = 0; j < ${size}; j++)`).block(() => w.writeLine(`${to}[${plus(at, 'j')}] = ${from.buf}[${plus(off, 'j')}];`));
     },
     sliceOut: (from, size) => `${from.buf}.slice(${formatAffine(from.off)}, ${plus(formatAffine(from.off), size)})`,
     writeUpdate,

@@ -67,6 +67,32 @@ export function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: Mod
     checkArray('targets', 'batch.targets', c.target.kind === 'class' ? 'class' : 'dense', len, shape, c.target.classes);
   });
   w.blankLine();
+  // lossAndGrad and predict change the state: a non-finite input is refused before it can (step
+  // instead rolls back everything when a window's loss or gradient is not finite)
+  const dense = c.inputs.filter((i) => i.kind === 'dense');
+  w.write(`function checkFinite(inputs: Inputs${c.target.kind === 'dense' ? ', targets?: ArrayLike<number>' : ''}): void`).block(() => {
+    for (const i of dense) {
+      w.writeLine(`const ${i.name} = inputs.${i.name};`);
+      w.writeLine(`for (let k = 0; k < ${i.name}.length; k++) if (!Number.isFinite(${i.name}[k])) throw new RangeError(\`inputs.${i.name}[\${k}] = \${${i.name}[k]} is not finite; nothing changed\`);`);
+    }
+    if (c.target.kind === 'dense') w.writeLine('if (targets) for (let k = 0; k < targets.length; k++) if (!Number.isFinite(targets[k])) throw new RangeError(`targets[${k}] = ${targets[k]} is not finite; nothing changed`);');
+  });
+  w.blankLine();
+  w.writeLine('/** createTrainer\'s options, checked whole: a typo or an out-of-range value is an error, not a silent default. */');
+  w.write('function checkOptions(options: TrainerOptions): void').block(() => {
+    w.writeLine("if (typeof options !== 'object' || options === null) throw new TypeError(`createTrainer: options must be an object, got ${describe(options)}`);");
+    w.writeLine("const known = ['seed', 'lr', 'momentum', 'beta1', 'beta2', 'eps', 'clip'];");
+    w.writeLine("for (const key in options) if (!known.includes(key)) throw new TypeError(`createTrainer: unknown option '${key}'; the options are ${known.join(', ')}`);");
+    w.writeLine("const check = (name: string, v: unknown, ok: (x: number) => boolean, want: string) => { if (v !== undefined && !(typeof v === 'number' && ok(v))) throw new RangeError(`createTrainer: ${name} must be ${want}, got ${String(v)}`); };");
+    w.writeLine("check('seed', options.seed, (x) => Number.isSafeInteger(x) && x >= 0, 'a non-negative integer');");
+    w.writeLine("check('lr', options.lr, (x) => Number.isFinite(x) && x > 0, 'a positive number');");
+    w.writeLine("check('momentum', options.momentum, (x) => x >= 0 && x < 1, 'in [0, 1)');");
+    w.writeLine("check('beta1', options.beta1, (x) => x >= 0 && x < 1, 'in [0, 1)');");
+    w.writeLine("check('beta2', options.beta2, (x) => x >= 0 && x < 1, 'in [0, 1)');");
+    w.writeLine("check('eps', options.eps, (x) => Number.isFinite(x) && x > 0, 'a positive number');");
+    w.writeLine("if (options.clip !== null) check('clip', options.clip, (x) => Number.isFinite(x) && x > 0, 'a positive number or null (no clipping)');");
+  });
+  w.blankLine();
   const names = c.params.map((p) => p.name);
   w.write(`function saveParams(params: Record<string, ${F}>): string`).block(() => {
     w.writeLine(`const out: Record<string, { shape: readonly number[]; data: number[] }> = {};`);
@@ -75,13 +101,15 @@ export function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: Mod
   });
   w.blankLine();
   w.write(`function loadParams(params: Record<string, ${F}>, json: string): void`).block(() => {
-    w.writeLine('let doc: { format?: unknown; cell?: unknown; params?: Record<string, { shape?: unknown; data?: unknown }> };');
+    w.writeLine('let doc: { format?: unknown; version?: unknown; cell?: unknown; params?: Record<string, { shape?: unknown; data?: unknown }> };');
     w.writeLine("try { doc = JSON.parse(json); } catch (e) { throw new SyntaxError(`loadParams: not JSON: ${(e as Error).message}`); }");
     w.writeLine("if (typeof doc !== 'object' || doc === null || doc.format !== 'rnnc-params' || typeof doc.params !== 'object' || doc.params === null) throw new TypeError('loadParams: not an rnnc parameter file');");
     w.writeLine("if (doc.cell !== spec.cell) throw new TypeError(`loadParams: parameters of cell '${String(doc.cell)}', this trainer is '${spec.cell}'`);");
+    w.writeLine("if (doc.version !== 1) throw new TypeError(`loadParams: format version ${String(doc.version)}, this trainer reads version 1`);");
     w.writeLine('// check everything first: a bad file leaves the trainer as it was');
+    w.writeLine(`for (const name in doc.params) if (!${JSON.stringify(names)}.includes(name)) throw new RangeError(\`loadParams: unknown parameter '\${name}'; this trainer has ${names.join(', ')}\`);`);
     w.write(`for (const name of ${JSON.stringify(names)})`).block(() => {
-      w.writeLine('const entry = doc.params![name];');
+      w.writeLine('const entry = Object.hasOwn(doc.params!, name) ? doc.params![name] : undefined;');
       w.writeLine('const shape = spec.params[name as keyof typeof spec.params] as readonly number[];');
       w.writeLine("if (!entry) throw new RangeError(`loadParams: parameter '${name}' is missing`);");
       w.writeLine("if (!Array.isArray(entry.shape) || entry.shape.join(',') !== shape.join(',')) throw new RangeError(`loadParams: '${name}' has shape [${String(entry.shape)}], expected [${shape.join(', ')}]`);");

@@ -148,6 +148,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
     returnType: 'Trainer',
     docs: ['A trainer with its own parameters (seeded init), gradients, state and optimizer state. Every buffer is allocated here, once.'],
     statements: (w) => {
+      w.writeLine('checkOptions(options);');
       w.writeLine(`const P = new ${F}(${nP}), G = new ${F}(${nP}), S = new ${F}(${nS});`);
       w.writeLine(`const M = new ${F}(${cfg.optimizer.kind === 'sgd' ? 0 : nP}), V = new ${F}(${cfg.optimizer.kind === 'adam' ? nP : 0}), stepCount = new Float64Array(1);`);
       w.writeLine(`// a copy of everything step() may change, restored if a window produces a non-finite loss or gradient`);
@@ -196,6 +197,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       };
       w.write('function lossAndGrad(batch: Batch): number').block(() => {
         w.writeLine('bind(batch);');
+        w.writeLine(`checkFinite(batch.inputs${c.target.kind === 'dense' ? ', batch.targets' : ''});`);
         w.writeLine('G.fill(0);');
         w.writeLine('let total = 0;');
         const inv = 1 / (totalPositions * c.lossElements);
@@ -235,6 +237,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       w.writeLine(`/** Logits ${logitsShape} (T, B, Y): a fresh array, or written into \`out\` and returned (no allocation). */`);
       w.write(`function predict(inputs: Inputs, out?: ${F}): ${F}`).block(() => {
         w.writeLine('checkInputs(inputs);');
+        w.writeLine('checkFinite(inputs);');
         // checked before the forward pass: a bad \`out\` leaves the state as it was
         w.write('if (out !== undefined)').block(() => {
           w.writeLine(`if (!(out instanceof ${F})) throw new TypeError(\`predict: out must be a ${F} of ${nLogits} values ${logitsShape}, got \${describe(out)}\`);`);

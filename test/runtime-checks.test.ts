@@ -1,0 +1,62 @@
+/**
+ * What a generated trainer refuses at run time (issue 13): a non-finite input to lossAndGrad or
+ * predict (before anything changes), an out-of-range or unknown option of createTrainer, and a
+ * parameter file of another version or with a parameter the trainer does not have.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import elman from '../examples/cells/elman.ts';
+import { traceCell } from '../src/dsl/trace.ts';
+import { compileAndLoad, type GenModule } from './trainer-helpers.ts';
+
+const B = 2, T = 3;
+let mod: GenModule;
+beforeAll(async () => {
+  mod = (await compileAndLoad(traceCell(elman, { sizes: { X: 2, H: 3, Y: 4 }, batch: B }), { seq: T })).mod;
+});
+
+const x = () => Float32Array.from({ length: T * B * 2 }, (_, i) => Math.sin(i));
+const targets = () => Int32Array.from({ length: T * B }, (_, i) => i % 4);
+
+describe('runtime checks', () => {
+  it('lossAndGrad and predict refuse a non-finite input, naming it, and change nothing', () => {
+    const t = mod.createTrainer();
+    t.lossAndGrad({ inputs: { x: x() }, targets: targets() }); // a state and gradients to keep
+    const before = { p: t.exportParams(), s: Float32Array.from(t.state.h!), g: Float32Array.from(t.grads.weight_hh!) };
+    const bad = x();
+    bad[5] = NaN;
+    expect(() => t.lossAndGrad({ inputs: { x: bad }, targets: targets() })).toThrow('inputs.x[5] = NaN is not finite; nothing changed');
+    bad[5] = Infinity;
+    expect(() => t.predict({ x: bad })).toThrow('inputs.x[5] = Infinity is not finite');
+    expect(t.exportParams()).toEqual(before.p);
+    expect(t.state.h).toEqual(before.s);
+    expect(t.grads.weight_hh).toEqual(before.g);
+  });
+
+  it.each([
+    [{ lr: -0.1 }, 'createTrainer: lr must be a positive number, got -0.1'],
+    [{ lr: NaN }, 'createTrainer: lr must be a positive number, got NaN'],
+    [{ clip: -1 }, 'createTrainer: clip must be a positive number or null (no clipping), got -1'],
+    [{ clip: 0 }, 'createTrainer: clip must be a positive number or null (no clipping), got 0'],
+    [{ momentum: 1 }, 'createTrainer: momentum must be in [0, 1), got 1'],
+    [{ beta2: -0.5 }, 'createTrainer: beta2 must be in [0, 1), got -0.5'],
+    [{ eps: 0 }, 'createTrainer: eps must be a positive number, got 0'],
+    [{ seed: 1.5 }, 'createTrainer: seed must be a non-negative integer, got 1.5'],
+    [{ lrate: 0.1 }, "createTrainer: unknown option 'lrate'; the options are seed, lr, momentum, beta1, beta2, eps, clip"],
+  ])('createTrainer(%j) is refused', (options, message) => {
+    expect(() => mod.createTrainer(options as never)).toThrow(message);
+  });
+
+  it('createTrainer takes clip: null and in-range values', () => {
+    expect(() => mod.createTrainer({ clip: null, lr: 0.5, momentum: 0, seed: 0 })).not.toThrow();
+  });
+
+  it('loadParams refuses another format version and an unknown parameter, changing nothing', () => {
+    const t = mod.createTrainer();
+    const before = t.exportParams();
+    const doc = JSON.parse(t.saveParams()) as { version: number; params: Record<string, unknown> };
+    expect(() => t.loadParams(JSON.stringify({ ...doc, version: 99 }))).toThrow('loadParams: format version 99, this trainer reads version 1');
+    const extra = { ...doc, params: { ...doc.params, weight_xx: { shape: [1], data: [0] } } };
+    expect(() => t.loadParams(JSON.stringify(extra))).toThrow("loadParams: unknown parameter 'weight_xx'; this trainer has weight_ih, weight_hh, bias_ih, bias_hh, out_weight, out_bias");
+    expect(t.exportParams()).toEqual(before);
+  });
+});

@@ -74,8 +74,11 @@ export function writeAtomicAll(files: readonly { readonly file: string; readonly
     }
   } catch (e) {
     for (const s of done.reverse()) {
-      if (s.old !== null) fs.renameSync(s.old, s.file);
-      else fs.rmSync(s.file, { force: true });
+      if (s.old === null) fs.rmSync(s.file, { force: true });
+      else {
+        fs.renameSync(s.old, s.file);
+        fs.rmSync(s.old, { force: true }); // still there if the target kept its old bytes: a rename onto the same file does nothing
+      }
     }
     for (const s of staged) fs.rmSync(s.tmp, { force: true });
     throw new RnncError(`${failed}: cannot write: ${(e as Error).message}`);

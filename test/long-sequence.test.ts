@@ -41,3 +41,18 @@ describe('long sequences under truncation', () => {
     expect(Array.from(logits.subarray(0, 100 * B * SIZES.Y))).toEqual(Array.from(short.predict({ x: x.subarray(0, 100 * B * SIZES.X) })));
   }, 120_000);
 });
+
+describe('sizes a trainer cannot allocate', () => {
+  it('are refused when compiling, with what the trainer would need', () => {
+    const c = traceCell(lstm, { sizes: { X: 4, H: 40_000, Y: 3 }, batch: B });
+    expect(() => compileTrainer(c, { seq: 4 })).toThrow(/these sizes need 6401080003 elements for the parameters, more than the 4294967296 a typed array can hold \(the trainer would need [\d.]+ GiB in all\)/);
+  });
+
+  it('a size past 2^53 is refused rather than rounded', () => {
+    expect(() => traceCell(lstm, { sizes: { H: 2 ** 53 + 2 } })).toThrow(/size 'H' must be a positive integer below 2\^53/);
+  });
+
+  it("the module's header states all it allocates", () => {
+    expect(compile(100, 50)).toMatch(/^\/\/ All it allocates: [\d.]+ MiB \(parameters, gradients, optimizer state, state, the copies step\(\) restores from, scratch\)\.$/m);
+  });
+});

@@ -8,7 +8,8 @@
 import { CodeBlockWriter, Project, VariableDeclarationKind } from 'ts-morph';
 import type { OptimizerSpec, TrainingProgram } from '../../ir/program.ts';
 import { buildSchedule } from '../schedule/build.ts';
-import type { Schedule } from '../schedule/types.ts';
+import type { MemoryPlan, Schedule } from '../schedule/types.ts';
+import { RnncError } from '../../ir/error.ts';
 import { planMemory } from '../schedule/memory.ts';
 import type { Target } from './target.ts';
 import { writeInit } from './runtime.ts';
@@ -30,6 +31,28 @@ export interface TrainerConfig {
  */
 const escapeSeparators = (js: string) => js.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 export const jsString = (text: string) => escapeSeparators(JSON.stringify(text));
+
+/**
+ * The largest typed array a trainer may allocate, in elements: the limit of Node's V8 (2^32), the
+ * engine rnnc runs on. A size past it would compile into a module whose createTrainer throws
+ * "Invalid typed array length"; it is refused here, with what the trainer would need.
+ */
+export const MAX_ELEMENTS = 2 ** 32;
+
+/** The bytes a trainer allocates; refused past what a typed array can hold. */
+function checkAllocatable(schedule: Schedule, memory: MemoryPlan, cfg: TrainerConfig): number {
+  const nP = schedule.params.reduce((a, p) => a + p.size, 0), nS = schedule.states.reduce((a, s) => a + s.size, 0);
+  const moments = cfg.optimizer.kind === 'sgd' ? 0 : cfg.optimizer.kind === 'momentum' ? 1 : 2;
+  const arrays: [string, number][] = [['the parameters', nP], ['the state', nS], ['the scratch arena', memory.arenaSize]];
+  const perElement = cfg.float === 'f32' ? 4 : 8;
+  // P, G, the optimizer's moments and the copies step() restores from; S and its copy; the arena
+  const bytes = perElement * ((3 + 2 * moments) * nP + 2 * nS + memory.arenaSize);
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+  for (const [what, n] of arrays) {
+    if (n > MAX_ELEMENTS) throw new RnncError(`these sizes need ${n} elements for ${what}, more than the ${MAX_ELEMENTS} a typed array can hold (the trainer would need ${gib(bytes)} in all): use smaller sizes, a smaller batch, or --truncate`);
+  }
+  return bytes;
+}
 
 /** Windows of one function at starts start, start + stride, …: `index` is the first one's place in the sequence. */
 interface Run {
@@ -62,6 +85,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
   const B = c.batch, T = program.seq;
   const schedule = buildSchedule(program);
   const memory = planMemory(schedule, target.alignElements);
+  const trainerBytes = checkAllocatable(schedule, memory, cfg);
   const { params, states } = schedule;
   const nP = params.reduce((a, p) => a + p.size, 0), nS = states.reduce((a, s) => a + s.size, 0);
   const every = c.lossOn === 'every';
@@ -103,6 +127,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
     `// B=${B}, T=${T}, ${Object.entries(c.sizes).map(([k, v]) => `${k}=${v}`).join(', ')}; ${spec.truncate ? `truncated BPTT ${program.truncation.k1}:${program.truncation.k2}` : 'full BPTT'}; ${cfg.optimizer.kind}; ${cfg.float}.`,
     '// A standalone module: no imports. See `spec` for the shapes it was compiled for.',
     `// Scratch memory: ${kib(memory.arenaSize)} in one arena (${kib(memory.separateSize)} as separate buffers).`,
+    `// All it allocates: ${(trainerBytes / 2 ** 20).toFixed(1)} MiB (parameters, gradients, optimizer state, state, the copies step() restores from, scratch).`,
   ]);
   const specText = escapeSeparators(JSON.stringify(spec, null, 2));
   sf.addVariableStatement({ isExported: true, declarationKind: VariableDeclarationKind.Const, docs: ["What this module was compiled for: sizes, batch, sequence length, shapes of inputs, target, parameters and state. A dense input's or target's `dtype` is the module's float type and `accepts` lists every float type its checks take."], declarations: [{ name: 'spec', initializer: `${specText} as const` }] });

@@ -91,9 +91,11 @@ function checkCellArgs(name: unknown, sizes: unknown, step: unknown, options: un
 }
 
 function checkSize(name: string, value: unknown, site: Site | undefined): number {
+  // a safe integer: 2^53 + 1 would silently be read as 2^53 (what a trainer can allocate is checked when it is compiled)
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
     throw new RnncError(`size '${name}' must be a positive integer, got ${typeof value === 'number' ? value : describe(value)}`, site);
   }
+  if (!Number.isSafeInteger(value)) throw new RnncError(`size '${name}' must be a positive integer below 2^53, got ${value}`, site);
   return value;
 }
 

@@ -101,7 +101,7 @@ ${optimizerHelp}`,
     writeAtomicAll(dtsFile === undefined || m.dts === undefined ? [{ file: out, data: m.code }] : [{ file: out, data: m.code }, { file: dtsFile, data: m.dts }]);
     const advice = moduleTypeAdvice(out);
     if (advice !== null) console.error(`rnnc compile: warning: ${advice}`);
-    console.error(`rnnc: wrote ${out}${dtsFile === undefined ? '' : ` and ${dtsFile}`} (${m.cell}: batch ${m.batch}, seq ${m.seq}, ${m.code.length} bytes)`);
+    console.error(`rnnc: wrote ${out}${dtsFile === undefined ? '' : ` and ${dtsFile}`} (${m.cell}: batch ${m.batch}, seq ${m.seq}, ${Buffer.byteLength(m.code)} bytes)`);
     return 0;
   },
 };

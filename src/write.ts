@@ -85,3 +85,16 @@ export function writeAtomicAll(files: readonly { readonly file: string; readonly
   }
   for (const s of staged) if (s.old !== null) fs.rmSync(s.old, { force: true });
 }
+
+/** Refuse to write `file` over one of `inputs` (the cell being compiled): an output never replaces what it was made from. */
+export function checkNotInput(file: string, inputs: readonly string[]): void {
+  const real = (f: string) => {
+    try {
+      return fs.realpathSync(f);
+    } catch {
+      return path.resolve(f);
+    }
+  };
+  const target = real(file);
+  for (const input of inputs) if (real(input) === target) throw new RnncError(`${file}: is the cell file being compiled; write the trainer to another file`);
+}

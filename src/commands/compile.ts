@@ -2,7 +2,7 @@ import path from 'node:path';
 import { RnncError } from '../../ir/error.ts';
 import { defaultOptimizer, type OptimizerSpec } from '../../codegen/host/runtime.ts';
 import { moduleTypeAdvice } from '../package-type.ts';
-import { checkExtension, checkOutputPath, writeAtomicAll } from '../write.ts';
+import { checkExtension, checkNotInput, checkOutputPath, writeAtomicAll } from '../write.ts';
 import { cellOptions, cellOptionsHelp, parseBindings, positiveInt, type Command, type Values } from './common.ts';
 
 export const optimizerOptions = {
@@ -76,6 +76,7 @@ ${optimizerHelp}`,
     checkOutputPath(out);
     if (dtsFile !== undefined) checkOutputPath(dtsFile);
     if (positionals.length !== 1) throw new RnncError(`expects one cell file, got ${positionals.length ? positionals.join(' ') : 'none'}`);
+    for (const f of dtsFile === undefined ? [out] : [out, dtsFile]) checkNotInput(f, positionals);
     const { optimizer, ...rest } = optimizerFrom(values);
     const lossOn = values['loss-on'] as string | undefined;
     if (lossOn !== undefined && lossOn !== 'every' && lossOn !== 'last') throw new RnncError(`--loss-on: '${lossOn}' must be 'every' or 'last'`);

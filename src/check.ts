@@ -8,6 +8,7 @@
  * Every value is judged by one rule (`Tolerance`: it fails when above both atol and rtol), and the
  * worst value over all three (closest to failing, or furthest past it) decides the verdict.
  */
+import { RnncError } from '../ir/error.ts';
 import { compared, DEFAULT_TOLERANCE, excess, fdCompared, gradcheck, randomInputs, summarize, type Compared, type GradcheckResult, type Summary, type Tolerance } from '../ir/gradcheck.ts';
 import { evaluate } from '../ir/interpret.ts';
 import { differentiate } from '../ir/passes/differentiate.ts';
@@ -98,7 +99,34 @@ export function fdSection(fd: GradcheckResult, tol: Tolerance): FdSection {
   };
 }
 
+/**
+ * What the check can hold: it evaluates the sequence in float64 in the reference interpreter, a few
+ * dozen times, with every intermediate value of every step kept. Past this many values of the
+ * parameters, state, inputs and saved steps it would run out of memory (or for hours) instead.
+ */
+export const CHECK_MAX_VALUES = 2 ** 24;
+
+/**
+ * The longest sequence the check runs: it evaluates the whole sequence, unrolled too, some thirty
+ * times (measured on the stock LSTM: 55 s at T = 1,000, 9 min at T = 10,000). The Scan the trainer
+ * runs is the same at every length, so a shorter check says as much about it.
+ */
+export const CHECK_MAX_SEQ = 500;
+
+function checkFits(c: TracedCell, seq: number): void {
+  if (seq > CHECK_MAX_SEQ) throw new RnncError(`--seq ${seq}: the check runs the whole sequence in float64 some thirty times (minutes past ${CHECK_MAX_SEQ} steps); give --seq ${CHECK_MAX_SEQ} or less: the step loop the trainer runs is the same at every length`);
+  const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+  const params = c.params.reduce((a, p) => a + size(p.shape), 0);
+  // per step: the state and the inputs of the whole batch, a few times over for the values in between
+  const perStep = c.batch * (c.states.reduce((a, s) => a + size(s.shape), 0) + c.inputs.reduce((a, i) => a + size(i.shape), 0));
+  const values = params + seq * perStep;
+  if (values > CHECK_MAX_VALUES) {
+    throw new RnncError(`these sizes hold ${values} values (${params} in the parameters, ${seq * perStep} in ${seq} steps of batch ${c.batch}), more than the ${CHECK_MAX_VALUES} the float64 check can run; the gradient's correctness does not depend on the sizes: check at smaller ones (--size, --batch, --seq)`);
+  }
+}
+
 export async function checkCell(c: TracedCell, seq: number, truncation: Truncation, opts: { seed?: number; perInput?: number; tolerance?: Tolerance } = {}): Promise<CheckReport> {
+  checkFits(c, seq);
   const tol = opts.tolerance ?? DEFAULT_TOLERANCE;
   const seed = opts.seed ?? 1;
   const wrt = c.params.map((p) => p.name);

@@ -56,3 +56,13 @@ describe('sizes a trainer cannot allocate', () => {
     expect(compile(100, 50)).toMatch(/^\/\/ All it allocates: [\d.]+ MiB \(parameters, gradients, optimizer state, state, the copies step\(\) restores from, scratch\)\.$/m);
   });
 });
+
+describe('rnnc check past what it can run', () => {
+  it('refuses a long sequence or huge sizes at once, with what to give instead', async () => {
+    const { checkCell } = await import('../src/check.ts');
+    const small = traceCell(lstm, { sizes: SIZES, batch: B });
+    await expect(checkCell(small, 10_000, { k1: 10_000, k2: 10_000 })).rejects.toThrow(/--seq 10000: .* give --seq 500 or less/);
+    const huge = traceCell(lstm, { sizes: { X: 4, H: 5000, Y: 3 }, batch: B });
+    await expect(checkCell(huge, 4, { k1: 4, k2: 4 })).rejects.toThrow(/these sizes hold \d+ values .* check at smaller ones/);
+  });
+});

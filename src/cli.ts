@@ -1,7 +1,8 @@
 /** The `rnnc` command line: compile, ir, dot, check. Errors print one clear line, no stack trace. */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RnncError } from '../ir/error.ts';
+import { parseFlags } from './commands/flags.ts';
 import { commands } from './commands/index.ts';
+import { unsettledLoad } from './load.ts';
 
 const USAGE = `rnnc — a compiler for recurrent neural networks
 
@@ -26,19 +27,49 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   try {
-    const { values, positionals } = parseArgs({ args: [...rest], options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true } as ParseArgsConfig);
+    const { values, positionals } = parseFlags(rest, { ...command.options, help: { type: 'boolean', short: 'h' } });
     if (values.help) {
       console.log(command.help);
       return 0;
     }
-    return await command.run(values as Record<string, unknown>, positionals);
+    return await whileRunning(name, () => command.run(values, positionals));
   } catch (e) {
-    if (e instanceof RnncError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      // one line: Node's parseArgs explains some mistakes over several
-      console.error(`rnnc ${name}: ${(e as Error).message.replace(/\s*\n\s*/g, ' ')}`);
-      return 1;
-    }
-    console.error(`rnnc ${name}: internal error: ${(e as Error).message}${process.env.RNNC_DEBUG ? `\n${(e as Error).stack}` : ' (set RNNC_DEBUG=1 for the stack)'}`);
-    return 70;
+    return report(name, e);
+  }
+}
+
+const isParseArgsError = (e: unknown): e is Error => e instanceof Error && String((e as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
+
+/** A user's mistake is one line and exit 1; anything else is rnnc's bug, exit 70. */
+function report(name: string, e: unknown): number {
+  if (e instanceof RnncError || isParseArgsError(e)) {
+    // one line: Node's parseArgs explains some mistakes over several
+    console.error(`rnnc ${name}: ${e.message.replace(/\s*\n\s*/g, ' ')}`);
+    return 1;
+  }
+  // `throw null` from a dependency must still reach this line, not crash the handler
+  const message = e instanceof Error ? e.message : `a non-Error was thrown: ${String(e)}`;
+  const stack = e instanceof Error && process.env.RNNC_DEBUG ? `\n${e.stack}` : ' (set RNNC_DEBUG=1 for the stack)';
+  console.error(`rnnc ${name}: internal error: ${message}${stack}`);
+  return 70;
+}
+
+/**
+ * Run a command, watching for the process to end while a cell file is still being imported: a
+ * top-level await that never settles empties the event loop, and Node exits (code 13, or 0 in
+ * the 'exit' event of Node 20) without a word. Other exits on the way (EPIPE) are left as they are.
+ */
+async function whileRunning(name: string, run: () => Promise<number>): Promise<number> {
+  const onExit = () => {
+    const load = unsettledLoad();
+    if (load === undefined) return;
+    console.error(`rnnc ${name}: ${load}`);
+    process.exitCode = 1;
+  };
+  process.on('exit', onExit);
+  try {
+    return await run();
+  } finally {
+    process.off('exit', onExit);
   }
 }

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RnncError } from '../ir/error.ts';
-import { cell, isCellDef, type CellDef, type StepContext, type StepResult } from '../src/dsl/cell.ts';
+import { cell, isCellDef, type CellDef, type ReadoutFn, type StepContext, type StepResult } from '../src/dsl/cell.ts';
 import { init, type Init } from '../src/dsl/init.ts';
 import { concat, exp, log, relu, sigmoid, stopGradient, tanh, type Tensor } from '../src/dsl/tensor.ts';
 import { traceCell } from '../src/dsl/trace.ts';
@@ -91,6 +91,12 @@ const cases: readonly Case[] = [
 
   // cell(...)'s own arguments, checked where the cell is defined (when its file is imported)
   { what: 'a cell option with an unknown value', file: 'cell-option.ts', mentions: () => ["cell 'cell_option'", "option 'loss'", "'ce' or 'mse'", 'got string "xent"'] },
+
+  // the cell file's own code, as it is imported and read (each used to be an internal error or a wrong message)
+  { what: "the file's top-level code throws: at its line", file: 'throws-error.ts', mentions: () => ['cannot load the cell file: TypeError:', "reading 'valueOf'"], absent: ['internal error'] },
+  { what: 'a getter of the default export throws: at the getter', file: 'default-getter.ts', mentions: () => ['cannot load the cell file: reading its default export threw Error: the step is not ready'], absent: ['internal error'] },
+  { what: 'a getter of the step result throws: at the getter', file: 'result-getter.ts', mentions: () => ["cell 'result_getter'", 'the step threw RangeError: no output yet'], absent: ['internal error'] },
+  { what: 'an async step: a Promise, not an object without keys', file: 'async-step.ts', mentions: () => ["cell 'async_step'", 'the step returned a Promise: it must return { next, output } synchronously'], absent: ['an object with keys'] },
 ];
 
 async function traceError(c: Case): Promise<RnncError> {
@@ -174,6 +180,14 @@ describe('cell files that are not cells', () => {
     await expect(loadCell('test/helpers.ts')).rejects.toThrow(/the default export must be a cell/);
     const r = cliRuns[cases.length]!;
     expect([r.status, r.stderr]).toEqual([1, `rnnc ir: ${DIR}/nope.ts: no such file\n`]);
+  });
+
+  it.each([
+    ['throws-string.ts', 'it threw string "no cell today"'],
+    ['throws-null.ts', 'it threw null'],
+    ['default-getter-string.ts', 'reading its default export threw string "not telling"'],
+  ])('%s: what a file throws that is no Error is an RnncError naming the file (it used to be an internal error)', async (file, what) => {
+    await expect(loadCell(`${DIR}/${file}`)).rejects.toThrow(new RnncError(`${DIR}/${file}: cannot load the cell file: ${what}`));
   });
 
   it("an export that only looks like a cell ({ kind: 'rnnc-cell' }) is not taken for one (it used to be an internal error)", async () => {
@@ -332,6 +346,17 @@ describe("an error a cell's own code throws is the cell's error, at its line, no
     ['readout-throws', 'a readout with a typo', () => traceCell(cell('r', sizes, stub, { readout: (_, __, o) => js<{ mvv(o: Tensor): Tensor }>(o).mvv(o) })), "cell 'r': the readout threw TypeError: "], // ← readout-throws
     ['step-throws-string', 'a step that throws a string: at the cell', () => traceCell(cell('s', sizes, () => { throw js<Error>('oops'); })), "cell 's': the step threw string \"oops\""], // ← step-throws-string
     ['step-throws-native', 'a step whose call into native code throws: at the call', () => traceCell(cell('n', sizes, () => JSON.parse('{') as StepResult)), "cell 'n': the step threw SyntaxError: "], // ← step-throws-native
+  ]);
+});
+
+describe('an async step or readout: a Promise, whose rejection is no unhandled error of rnnc', () => {
+  const sizes = { X: 2, H: 3, Y: 2 };
+  // vitest fails the run on an unhandled rejection: these Promises reject
+  const rejects = js<typeof stub>(async () => Promise.reject(new Error('later')));
+  const rejectsReadout = js<ReadoutFn>(async () => Promise.reject(new Error('later')));
+  checkRows([
+    ['async-step-rejects', 'an async step that rejects', () => traceCell(cell('a', sizes, rejects)), "cell 'a': the step returned a Promise: it must return { next, output } synchronously"], // ← async-step-rejects
+    ['async-readout', 'an async readout', () => traceCell(cell('r', sizes, stub, { readout: rejectsReadout })), "cell 'r': the readout returned a Promise: it must return the logits synchronously"], // ← async-readout
   ]);
 });
 

@@ -30,6 +30,7 @@ export const cellOptionsHelp = `  -s, --size NAME=N     bind a size declared by 
   -t, --seq T           sequence length (default %SEQ%)
   -k, --truncate K      truncated BPTT: windows of K steps, or K1:K2 (every K1 steps, back-propagate K2)
       --embed NAME=V    feed the dense input NAME from token ids through an 'embedding' [V, X] table
+                        (repeatable, one input each)
       --loss KIND       'ce' (softmax cross-entropy against class ids) or 'mse' (default from the cell)
       --loss-on WHERE   'every' step (default from the cell) or the 'last' step only`;
 
@@ -58,6 +59,8 @@ export function parseBindings(flag: string, raw: unknown, positive = true): Reco
     const n = Number(m[2]);
     if (m[2]!.trim() === '' || !Number.isFinite(n)) throw new RnncError(`--${flag}: '${item}' is not a number`);
     if (positive && (!Number.isInteger(n) || n <= 0)) throw new RnncError(`--${flag}: ${m[1]} must be a positive integer, got ${m[2]}`);
+    // the flag repeats to bind several names; the same name twice is a contradiction, not an override
+    if (Object.hasOwn(out, m[1]!)) throw new RnncError(`--${flag}: ${m[1]} given twice (${m[1]}=${out[m[1]!]}, then ${item}): give it once`);
     out[m[1]!] = n;
   }
   return out;
@@ -73,18 +76,44 @@ export interface CellJob {
 export async function loadJob(values: Values, positionals: string[], defaults: { batch: number; seq: number }): Promise<CellJob> {
   if (positionals.length !== 1) throw new RnncError(`expects one cell file, got ${positionals.length ? positionals.join(' ') : 'none'}`);
   const file = positionals[0]!;
-  const def = await loadCell(file);
+  // every flag first: a mistake in one is reported before the cell file runs
   const lossOn = values['loss-on'] as string | undefined;
   if (lossOn !== undefined && lossOn !== 'every' && lossOn !== 'last') throw new RnncError(`--loss-on: '${lossOn}' must be 'every' or 'last'`);
   const loss = values.loss as string | undefined;
   if (loss !== undefined && loss !== 'ce' && loss !== 'mse') throw new RnncError(`--loss: '${loss}' must be 'ce' or 'mse'`);
-  const cell = traceCell(def, {
-    loss,
-    sizes: parseBindings('size', values.size, false),
-    batch: positiveInt('batch', values.batch, defaults.batch),
-    lossOn,
-    embed: parseBindings('embed', values.embed),
-  });
+  const sizes = parseBindings('size', values.size, false);
+  const embed = parseBindings('embed', values.embed);
+  const batch = positiveInt('batch', values.batch, defaults.batch);
   const seq = positiveInt('seq', values.seq, defaults.seq);
-  return { file, cell, seq, truncation: parseTruncation(values.truncate as string | undefined, seq) };
+  const truncation = truncationOf(values, seq);
+  const cell = traceCell(await loadCell(file), { loss, sizes, batch, lossOn, embed });
+  return { file, cell, seq, truncation };
+}
+
+/**
+ * --truncate against the sequence: a window longer than it is refused, naming both, where
+ * parseTruncation would clamp it (a typo in either flag must not quietly become full BPTT).
+ * Checked here, before parseTruncation: the library's callers keep its clamping.
+ */
+export function truncationOf(values: Values, seq: number): Truncation {
+  const raw = values.truncate as string | undefined;
+  const asked = flagError(() => parseTruncation(raw, Infinity)); // checks the text; Infinity: nothing clamped
+  const longest = asked.k1 > seq ? 'k1' : asked.k2 > seq ? 'k2' : null;
+  // no --truncate ('none' too) is one window of the whole sequence: Infinity here
+  if (longest !== null && raw !== undefined && Number.isFinite(asked.k1)) {
+    const what = raw.includes(':') ? `${longest} (${asked[longest]}) is` : `windows of ${asked.k1} steps are`;
+    const sequence = values.seq === undefined ? `${seq} steps, the default --seq` : `--seq ${seq}`;
+    throw new RnncError(`--truncate ${raw}: ${what} longer than the sequence (${sequence}): use at most ${seq}, or a longer --seq`);
+  }
+  return parseTruncation(raw, seq);
+}
+
+/** parseTruncation's errors, which the library shares, say 'truncate:'; on the command line the flag is --truncate. */
+function flagError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof RnncError && e.site === undefined && e.message.startsWith('truncate: ')) throw new RnncError(`--${e.message}`);
+    throw e;
+  }
 }

@@ -3,7 +3,7 @@ import { RnncError } from '../../ir/error.ts';
 import { defaultOptimizer, type OptimizerSpec } from '../../codegen/host/runtime.ts';
 import { moduleTypeAdvice } from '../package-type.ts';
 import { checkExtension, checkNotInput, checkOutputPath, writeAtomicAll } from '../write.ts';
-import { cellOptions, cellOptionsHelp, parseBindings, positiveInt, type Command, type Values } from './common.ts';
+import { cellOptions, cellOptionsHelp, parseBindings, positiveInt, truncationOf, type Command, type Values } from './common.ts';
 
 export const optimizerOptions = {
   optimizer: { type: 'string' },
@@ -26,6 +26,10 @@ export function optimizerFrom(values: Values): { optimizer: OptimizerSpec; clip:
   const kind = (values.optimizer as string | undefined) ?? 'sgd';
   if (kind !== 'sgd' && kind !== 'momentum' && kind !== 'adam') throw new RnncError(`--optimizer: '${kind}' must be sgd, momentum or adam`);
   const opt = defaultOptimizer(kind, positiveNumber('lr', values.lr));
+  // only the momentum optimizer reads it: with another, the flag would silently do nothing
+  if (values.momentum !== undefined && kind !== 'momentum') {
+    throw new RnncError(`--momentum: only --optimizer momentum uses it, and the optimizer is ${kind}${values.optimizer === undefined ? ' (the default)' : ''}`);
+  }
   const momentum = values.momentum === undefined ? opt.momentum : Number(values.momentum);
   if (!(momentum >= 0 && momentum < 1)) throw new RnncError(`--momentum: '${String(values.momentum)}' must be in [0, 1)`);
   const float = (values.float as string | undefined) ?? 'f32';
@@ -83,6 +87,7 @@ ${optimizerHelp}`,
     const loss = values.loss as string | undefined;
     if (loss !== undefined && loss !== 'ce' && loss !== 'mse') throw new RnncError(`--loss: '${loss}' must be 'ce' or 'mse'`);
     const seq = positiveInt('seq', values.seq, 32);
+    truncationOf(values, seq); // refuses a window longer than the sequence, which compile() would clamp
     // the flags' text checked above, naming each flag; the library checks the values again for its own callers
     const { compile } = await import('../compile-module.ts');
     const m = await compile(positionals[0]!, {

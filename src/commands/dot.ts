@@ -42,8 +42,12 @@ ${cellOptionsHelp.replace('%BATCH%', '1').replace('%SEQ%', '4')}`,
     if (detail !== 'op' && detail !== 'step') throw new RnncError(`--detail: '${detail}' must be 'op' or 'step'`);
     const rankdir = ((values.rankdir as string | undefined) ?? 'TB').toUpperCase();
     if (rankdir !== 'TB' && rankdir !== 'LR') throw new RnncError(`--rankdir: '${String(values.rankdir)}' must be TB or LR`);
-    const out = values.output as string | undefined;
-    if (out !== undefined && out.trim() === '') throw new RnncError('--output: empty file name');
+    // the cell view is one step: these would silently draw the same thing
+    if (view === 'cell') {
+      const unused = (['seq', 'truncate', 'detail'] as const).find((f) => values[f] !== undefined);
+      if (unused) throw new RnncError(`--${unused}: the cell view draws one step, not the sequence: use --view unrolled or backward`);
+    }
+    const out = values.output as string | undefined; // (an empty one is refused with every empty flag)
     const format = out === undefined ? 'dot' : formatOf(out);
     if (out !== undefined) checkOutputPath(out);
 

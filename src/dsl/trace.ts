@@ -54,7 +54,7 @@ export function traceCell(def: CellDef, opts: TraceOptions = {}): TracedCell {
   for (const name of Object.keys(opts.embed ?? {})) {
     if (!/^[A-Za-z_]\w*$/.test(name)) throw new RnncError(`--embed: bad input name '${name}'`, def.site);
   }
-  const result: unknown = cellCode(def, 'step', () => def.step(sizeProxy(def, sizes), ctx));
+  const result: unknown = cellCode(def, 'step', () => readResult(def.step(sizeProxy(def, sizes), ctx)));
   const { outs: stepOuts, output } = checkStepResult(def, result, rec.states);
   for (const name of Object.keys(opts.embed ?? {})) {
     if (!rec.inputs.some((i) => i.name === name && i.kind === 'tokens')) throw new RnncError(`cannot embed '${name}': the cell has no dense input of that name`, def.site);
@@ -75,9 +75,31 @@ export function traceCell(def: CellDef, opts: TraceOptions = {}): TracedCell {
 
 const SHAPE_OF_RESULT = '{ next: { <state>: tensor, ... }, output: tensor }';
 
+/**
+ * The step's result, read while the cell's code runs: a getter on it is the cell's code and may
+ * throw (its error is then the step's, at its line). `next` is copied to an object without a
+ * prototype, so a state named like one of Object's methods is looked up as its own key only.
+ */
+function readResult(result: unknown): unknown {
+  if (!isPlainObject(result) || !('next' in result) || !('output' in result)) return result;
+  const { next, output } = result;
+  return { next: isPlainObject(next) ? Object.assign(Object.create(null) as object, next) : next, output };
+}
+
+/**
+ * An async step or readout returns a Promise, which rnnc cannot wait for: tracing is synchronous.
+ * Its rejection is handled here (and dropped): the error reported is that it is a Promise.
+ */
+function isAsyncResult(v: unknown): v is Promise<unknown> {
+  if (!(v instanceof Promise)) return false;
+  v.catch(() => {});
+  return true;
+}
+
 /** What the step returns: a next value for every state, and an output; the graph's outputs by name. */
 function checkStepResult(def: CellDef, result: unknown, states: readonly StateInfo[]): { outs: Record<string, Node>; output: Tensor } {
   const cellIs = `cell '${def.name}'`;
+  if (isAsyncResult(result)) throw new RnncError(`${cellIs}: the step returned a Promise: it must return { next, output } synchronously (an async function cannot be a step)`, def.site);
   if (!isPlainObject(result) || !('next' in result) || !('output' in result)) {
     throw new RnncError(`${cellIs}: the step returned ${describe(result)}; it must return ${SHAPE_OF_RESULT}`, def.site);
   }
@@ -145,6 +167,7 @@ function traceHead(def: CellDef, sizes: Record<string, number>, batch: number, n
     logits = w.mv(o).add(bias);
   } else {
     logits = cellCode(def, 'readout', () => readout(sizeProxy(def, sizes), { param: ctx.param }, o));
+    if (isAsyncResult(logits)) throw new RnncError(`cell '${def.name}': the readout returned a Promise: it must return the logits synchronously (an async function cannot be a readout)`, site);
     if (!(logits instanceof Tensor) || logits.isTokens || logits.shape.length !== 1 || !logits.batched) {
       const got = logits instanceof Tensor && !logits.batched && !logits.isTokens ? `${describe(logits)}, the same for every example` : describe(logits);
       throw new RnncError(`cell '${def.name}': the readout must return a per-example vector (the logits), got ${got}`, site);

@@ -1,0 +1,13 @@
+// Bad: the cell file throws a string, not an Error, as it is imported (it used to be an internal error).
+import { cell, tanh } from '../../../src/dsl/index.ts';
+
+// a cell written in JavaScript can throw anything
+const fail = (): never => {
+  throw 'no cell today';
+};
+fail();
+
+export default cell('throws_string', { X: 2, H: 3, Y: 2 }, ({ X, H }, { input, state, param }) => {
+  const h1 = tanh(param('weight_ih', [H, X]).mv(input('x', [X])).add(state('h', [H])));
+  return { next: { h: h1 }, output: h1 };
+});

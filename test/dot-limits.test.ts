@@ -1,0 +1,27 @@
+/** rnnc dot refuses at once a drawing Graphviz cannot lay out in minutes (issue 13), writing nothing. */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+describe('rnnc dot past what Graphviz lays out', () => {
+  it('an op-level .svg of the LSTM over 40 steps: exit 1, one line with the advice, no file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnc-dot-'));
+    try {
+      const out = path.join(dir, 'big.svg');
+      const r = spawnSync('node', ['bin/rnnc.mjs', 'dot', 'examples/cells/lstm.ts', '--view', 'backward', '--seq', '40', '-o', out], { encoding: 'utf8' });
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^rnnc dot: --detail op: this drawing has \d+ edges, more than Graphviz lays out in minutes \(1000\); use --detail step/)]);
+      expect(fs.readdirSync(dir)).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the same drawing as .dot text is written (no layout is run)', () => {
+    const r = spawnSync('node', ['bin/rnnc.mjs', 'dot', 'examples/cells/lstm.ts', '--view', 'backward', '--seq', '40'], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+    expect(r.status).toBe(0);
+    expect(r.stdout.startsWith('digraph')).toBe(true);
+  });
+});

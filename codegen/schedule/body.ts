@@ -269,11 +269,13 @@ class BodyLowering {
   }
 
   /** An elementwise item that computes `v` once per element and stores what `stores` makes of it. */
-  private copy(v: Node, stores: (value: Expr) => { to: Dest; value: Expr }[], level: number): void {
-    const m = identityMap(v.shape.length);
-    const value = this.expr(v, m, null, new Map());
-    const item = elementwise(v.shape, [value], stores({ op: 'local', id: 0 }), ['copy']);
-    this.emit(level, this.pos.get(v.id) ?? this.f.order.length, item);
+  private copy(v: Node, stores: (value: Expr) => { to: Dest; value: Expr }[], level: number, seq = this.pos.get(v.id) ?? this.f.order.length): void {
+    this.emit(level, seq, this.copyItem(v, stores));
+  }
+
+  /** The elementwise item that computes `v` (read or recomputed) and stores it where `stores` says. */
+  private copyItem(v: Node, stores: (value: Expr) => { to: Dest; value: Expr }[]): Item {
+    return elementwise(v.shape, [this.expr(v, identityMap(v.shape.length), null, new Map())], stores({ op: 'local', id: 0 }), ['copy']);
   }
 
   private emitItems(): void {
@@ -319,11 +321,7 @@ class BodyLowering {
     const results = this.scanResults.get(n.id)!;
     const srcs = n.srcs.map(resolve);
     const init: Item[] = [];
-    body.inputs.slice(nConsts, nConsts + nCarries).forEach((a, k) => {
-      const src = srcs[nConsts + k]!;
-      const m = identityMap(a.shape.length);
-      init.push(elementwise(a.shape, [this.expr(src, m, null, new Map())], [{ to: plain(results[k]!, a.shape), value: { op: 'local', id: 0 } }], ['copy']));
-    });
+    body.inputs.slice(nConsts, nConsts + nCarries).forEach((a, k) => init.push(this.copyItem(srcs[nConsts + k]!, (value) => [{ to: plain(results[k]!, a.shape), value }])));
     const t = `t${this.depth}`;
     const env = new Map<number, View>();
     body.inputs.forEach((a, i) => {
@@ -353,8 +351,9 @@ class BodyLowering {
     if (temps.length) top++;
     for (const e of ends) {
       const tmp = temps.find((x) => x.v === e.v && x.to === e.to);
-      const source: Expr = tmp ? { op: 'load', access: accessOf(tmp.from, e.v.shape, identityMap(e.v.shape.length)) } : this.expr(e.v, identityMap(e.v.shape.length), null, new Map());
-      this.emit(top, this.f.order.length, elementwise(e.v.shape, [source], [{ to: plain(e.to, e.v.shape), value: { op: 'local', id: 0 } }], ['copy']));
+      const stores = (value: Expr) => [{ to: plain(e.to, e.v.shape), value }];
+      if (!tmp) this.copy(e.v, stores, top, this.f.order.length);
+      else this.emit(top, this.f.order.length, elementwise(e.v.shape, [{ op: 'load', access: accessOf(tmp.from, e.v.shape, identityMap(e.v.shape.length)) }], stores({ op: 'local', id: 0 }), ['copy']));
     }
   }
 }

@@ -9,12 +9,9 @@ import { bindSizes, Names, sizeProxy, stepContext, type CellDef, type InputInfo,
 import { callerSite, thrownSite } from './site.ts';
 import { describe, isPlainObject, Tensor } from './tensor.ts';
 
-export interface TargetInfo {
-  /** 'class': i32 ids in [0, classes); 'dense': f32 of `shape` per example. */
-  readonly kind: 'class' | 'dense';
-  readonly classes?: number;
-  readonly shape: readonly number[];
-}
+import type { TargetInfo } from '../../ir/program.ts';
+
+export type { TargetInfo };
 
 export interface TracedCell {
   readonly def: CellDef;

@@ -1,6 +1,7 @@
 /** The library entry for compiling: traced cell + options -> generated module source. */
 import { generateTrainer, type TrainerConfig } from '../codegen/host/trainer.ts';
 import { tsTarget } from '../codegen/ts/target.ts';
+import { generateWebGpuTrainer } from '../codegen/wgsl/host.ts';
 import { defaultOptimizer, type OptimizerSpec } from '../codegen/host/runtime.ts';
 
 export { defaultOptimizer };
@@ -17,6 +18,8 @@ export interface CompileOptions {
   readonly seed?: number;
   /** Optimization level: 1 (default) runs every pass, 0 only differentiates (see passesAt). */
   readonly opt?: 0 | 1;
+  /** 'ts' (default): plain TypeScript loops; 'webgpu': WGSL shaders and an asynchronous host on a GPUDevice. */
+  readonly target?: 'ts' | 'webgpu';
 }
 
 export function compileTrainer(cell: TracedCell, opts: CompileOptions): string {
@@ -26,5 +29,6 @@ export function compileTrainer(cell: TracedCell, opts: CompileOptions): string {
     clip: opts.clip ?? null,
     seed: opts.seed ?? 1,
   };
-  return generateTrainer(planTraining(cell, opts.seq, opts.truncation ?? { k1: opts.seq, k2: opts.seq }, opts.opt ?? 1), cfg, tsTarget(cfg.float));
+  const program = planTraining(cell, opts.seq, opts.truncation ?? { k1: opts.seq, k2: opts.seq }, opts.opt ?? 1);
+  return opts.target === 'webgpu' ? generateWebGpuTrainer(program, cfg) : generateTrainer(program, cfg, tsTarget(cfg.float));
 }

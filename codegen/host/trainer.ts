@@ -55,7 +55,7 @@ function checkAllocatable(schedule: Schedule, memory: MemoryPlan, cfg: TrainerCo
 }
 
 /** Windows of one function at starts start, start + stride, …: `index` is the first one's place in the sequence. */
-interface Run {
+export interface Run {
   readonly fn: string;
   readonly start: number;
   readonly stride: number;
@@ -65,7 +65,7 @@ interface Run {
   readonly positions: number;
 }
 
-function runsOf(sequence: Schedule['sequence']): Run[] {
+export function runsOf(sequence: Schedule['sequence']): Run[] {
   const runs: Run[] = [];
   sequence.forEach((w, index) => {
     const last = runs[runs.length - 1];

@@ -13,6 +13,7 @@ export const optimizerOptions = {
   float: { type: 'string' },
   seed: { type: 'string' },
   opt: { type: 'string', short: 'O' },
+  target: { type: 'string' },
 } as const;
 
 function positiveNumber(flag: string, raw: unknown): number | undefined {
@@ -44,9 +45,19 @@ export const optimizerHelp = `      --optimizer NAME  sgd (default), momentum or
       --momentum MU     momentum for 'momentum' (default 0.9)
       --clip NORM       clip gradients to this global L2 norm before each update
       --float TYPE      f32 (default) or f64 arrays in the generated code
+      --target NAME     ts (default): TypeScript loops; webgpu: WGSL shaders and an async host
+                        on a GPUDevice you pass in (f32; docs/webgpu.md)
       --seed N          default seed of the parameter init (default 1)
   -O, --opt LEVEL       1 (default): every pass of the pipeline ('rnnc ir --help' lists them);
                         0: differentiate only, the code follows the traced graph (a baseline)`;
+
+/** --target, checked against --float (WebGPU has no float64). */
+export function targetFrom(values: Values, float: 'f32' | 'f64'): 'ts' | 'webgpu' {
+  const target = (values.target as string | undefined) ?? 'ts';
+  if (target !== 'ts' && target !== 'webgpu') throw new RnncError(`--target: '${target}' must be ts or webgpu`);
+  if (target === 'webgpu' && float === 'f64') throw new RnncError('--target webgpu: WebGPU computes in float32; leave out --float f64');
+  return target;
+}
 
 /** What each output extension writes: the module's format and, for JavaScript, where its declarations go. */
 const OUTPUTS: Record<string, { format: 'ts' | 'js'; dts?: string }> = {
@@ -103,6 +114,7 @@ ${optimizerHelp}`,
       momentum: optimizer.momentum,
       ...rest,
       format,
+      target: targetFrom(values, rest.float),
     });
     writeAtomicAll(dtsFile === undefined || m.dts === undefined ? [{ file: out, data: m.code }] : [{ file: out, data: m.code }, { file: dtsFile, data: m.dts }]);
     const advice = moduleTypeAdvice(out);

@@ -12,6 +12,7 @@
  * leaves two orders of margin over what is seen (~1e-6) and is still far below any real error
  * (a wrong index or a missed kernel changes values at the scale itself).
  */
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import elman from '../examples/cells/elman.ts';
 import gru from '../examples/cells/gru.ts';
@@ -176,5 +177,28 @@ describe('devices', () => {
     const batch = batchOf(c, randomEnv(c, 2, 1, { f32: true }), 'f32');
     await expect(trainer.step(batch)).rejects.toThrow(/^step: the GPU device was lost \(.*\); create a new device and trainer/);
     expect(() => trainer.resetState()).toThrow(/^resetState: the GPU device was lost/);
+  });
+});
+
+describe('rnnc check --target webgpu', () => {
+  it('runs the WGSL trainer against the TS target and prints each largest difference', () => {
+    const r = spawnSync(process.execPath, ['bin/rnnc.mjs', 'check', 'examples/cells/gru.ts', '--target', 'webgpu', '--truncate', '2', '--size', 'H=6'], { encoding: 'utf8' });
+    expect(r.stderr.replace(/^error: XDG_RUNTIME_DIR.*\n/gm, '')).toBe('');
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe('gru: batch 2, seq 4, truncate 2:2, seed 1');
+    expect(lines[1]).toMatch(/^WebGPU \(.*SwiftShader.*\) against the TS target, float32, scaled differences:$/);
+    const rows = lines.slice(2, -1).map((l) => /^ {2}(.+?) +(\S+) {2}\(at (\S+)\)$/.exec(l));
+    expect(rows.map((m) => m?.[1])).toEqual(['loss', 'gradients', 'state after lossAndGrad', 'parameters after 3 steps', 'state after 3 steps', 'logits of predict']);
+    for (const m of rows) expect(Number(m![2])).toBeLessThan(1e-4);
+    expect(lines.at(-1)).toMatch(/^ok: the largest difference is \S+ of the scale \(.+\); tolerance 1e-4$/);
+  }, 60_000);
+
+  it('refuses the float64 check\'s tolerances and an unknown target', () => {
+    const run = (...args: string[]) => spawnSync(process.execPath, ['bin/rnnc.mjs', 'check', 'examples/cells/gru.ts', ...args], { encoding: 'utf8' });
+    const a = run('--target', 'webgpu', '--atol', '1e-3');
+    expect([a.status, a.stderr.trim()]).toEqual([1, expect.stringMatching(/--atol and --rtol judge the float64 gradient check/)]);
+    const b = run('--target', 'wgpu');
+    expect([b.status, b.stderr.trim()]).toEqual([1, expect.stringMatching(/--target: 'wgpu' must be ts or webgpu/)]);
   });
 });

@@ -52,6 +52,9 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
   const largest = Math.max(...gpu.buffers.map((b) => b.size * 4), nLogits * 4);
   const physIndex = new Map(gpu.buffers.map((b, n) => [b.name, n]));
   const every = c.lossOn === 'every';
+  // per step: each window's dispatches, and the norms, clipping and update after a window with a loss
+  const dispatchesIn = new Map(schedule.functions.map((f) => [f.name, dispatchesOf(f.items)]));
+  const perStep = schedule.sequence.reduce((n, w) => n + dispatchesIn.get(w.fn)! + (w.positions > 0 ? 3 + (cfg.clip === null ? 0 : 1) : 0), 0);
   const ref = (name: string) => `phys[${physIndex.get(name)}]!`;
   /** A view's byte offset in its physical buffer, `start` substituted. */
   const byteOffset = (v: View, start: string) => {
@@ -82,6 +85,8 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
     optimizer: cfg.optimizer,
     clip: cfg.clip,
     seed: cfg.seed,
+    /** What a step() submits: one command buffer per window and one for the read-back. */
+    work: { shaders: gpu.kernels.length, dispatchesPerStep: perStep, commandBuffersPerStep: nWindows + 1 },
     limits: { maxStorageBufferBindingSize: largest, maxBufferSize: largest, maxStorageBuffersPerShaderStage: maxBindings },
   };
   const specText = JSON.stringify(spec, null, 2).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');

@@ -20,6 +20,8 @@ export interface CompileOptions {
   readonly opt?: 0 | 1;
   /** 'ts' (default): plain TypeScript loops; 'webgpu': WGSL shaders and an asynchronous host on a GPUDevice. */
   readonly target?: 'ts' | 'webgpu';
+  /** WebGPU only: 'persistent' (default) runs each loop that allows it as one dispatch; 'per-step' dispatches every kernel of every step. */
+  readonly gpuLoops?: 'persistent' | 'per-step';
 }
 
 export function compileTrainer(cell: TracedCell, opts: CompileOptions): string {
@@ -30,5 +32,5 @@ export function compileTrainer(cell: TracedCell, opts: CompileOptions): string {
     seed: opts.seed ?? 1,
   };
   const program = planTraining(cell, opts.seq, opts.truncation ?? { k1: opts.seq, k2: opts.seq }, opts.opt ?? 1);
-  return opts.target === 'webgpu' ? generateWebGpuTrainer(program, cfg) : generateTrainer(program, cfg, tsTarget(cfg.float));
+  return opts.target === 'webgpu' ? generateWebGpuTrainer(program, cfg, { loops: opts.gpuLoops }) : generateTrainer(program, cfg, tsTarget(cfg.float));
 }

@@ -26,7 +26,7 @@ export interface GpuTrainer {
 }
 
 export interface GpuModule {
-  spec: { backend: string; limits: Record<string, number> };
+  spec: { backend: string; limits: Record<string, number>; work: Record<string, number> };
   createTrainer(device: GPUDevice, options?: Record<string, unknown>): Promise<GpuTrainer>;
 }
 

@@ -18,6 +18,8 @@ import elman from '../examples/cells/elman.ts';
 import gru from '../examples/cells/gru.ts';
 import lstm from '../examples/cells/lstm.ts';
 import mgu from '../examples/cells/mgu.ts';
+import { persistentLoop } from '../codegen/wgsl/persistent.ts';
+import type { Loop } from '../codegen/schedule/types.ts';
 import { defaultOptimizer, type CompileOptions } from '../src/compile.ts';
 import { cell, concat, sigmoid, tanh } from '../src/dsl/index.ts';
 import { traceCell, type TracedCell } from '../src/dsl/trace.ts';
@@ -63,7 +65,7 @@ const err = (a: Record<string, ArrayLike<number>>, b: Record<string, ArrayLike<n
 };
 
 describe('the WebGPU trainer matches the TS trainer', () => {
-  it.each(cases)('%s', async (_, c, opts) => {
+  it.each(cases.flatMap(([name, c, o]) => (['persistent', 'per-step'] as const).map((loops) => [`${name}, ${loops} loops`, c, { ...o, gpuLoops: loops }] as const)))('%s', async (_, c, opts) => {
     const ts = (await compileAndLoad(c, opts)).mod.createTrainer({ seed: 5 });
     const gpu = await (await compileGpu(c, opts)).createTrainer(device, { seed: 5 });
     try {
@@ -200,5 +202,40 @@ describe('rnnc check --target webgpu', () => {
     expect([a.status, a.stderr.trim()]).toEqual([1, expect.stringMatching(/--atol and --rtol judge the float64 gradient check/)]);
     const b = run('--target', 'wgpu');
     expect([b.status, b.stderr.trim()]).toEqual([1, expect.stringMatching(/--target: 'wgpu' must be ts or webgpu/)]);
+  });
+});
+
+describe('persistent loops (codegen/wgsl/persistent.ts)', () => {
+  const place = (buf: string) => ({ phys: buf, base: 0, type: 'f32' as const });
+  const constant = (c: number) => ({ c, terms: [] });
+  /** A loop of one elementwise kernel over [2, 3] writing h from h, read through `strides` from element `c`. */
+  const loopReading = (c: number, strides: number[]): Loop => ({
+    kind: 'loop', variable: 't0', length: 4, reverse: false,
+    body: [{
+      kind: 'elementwise', shape: [2, 3], fused: ['tanh'],
+      locals: [{ op: 'tanh', a: { op: 'load', access: { buf: 'h', off: constant(c), strides } } }],
+      stores: [{ to: { buf: 'h', off: constant(0), strides: [3, 1] }, value: { op: 'local', id: 0 } }],
+    }],
+  });
+
+  it('are used for every loop of the stock cells at small sizes, and cut the dispatches', async () => {
+    for (const def of [elman, lstm, gru]) {
+      const c = traceCell(def, { sizes, batch: B });
+      const [a, b] = await Promise.all([compileGpu(c, { seq: 6 }), compileGpu(c, { seq: 6, gpuLoops: 'per-step' })]);
+      const [wa, wb] = [a.spec.work, b.spec.work];
+      expect([wa.persistentLoops, wb.persistentLoops]).toEqual([3, 0]); // training forward and backward, inference forward
+      expect(wa.dispatchesPerStep).toBeLessThan(wb.dispatchesPerStep - 2 * 5);
+    }
+  });
+
+  it('are refused where a row reads another row\'s values, and kept where it reads its own', () => {
+    expect(persistentLoop(loopReading(3, [-3, 1]), 2, place)).toBeNull(); // row b reads row 1 − b
+    expect(persistentLoop(loopReading(0, [0, 1]), 2, place)).toBeNull(); // every row reads row 0
+    expect(persistentLoop(loopReading(0, [3, 1]), 2, place)).not.toBeNull();
+  });
+
+  it('are not used past the work one workgroup should do per step (LSTM H=512)', async () => {
+    const c = traceCell(lstm, { sizes: { X: 4, H: 512, Y: 3 }, batch: 2 });
+    expect((await compileGpu(c, { seq: 2 })).spec.work).toMatchObject({ persistentLoops: 0 });
   });
 });

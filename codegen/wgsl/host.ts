@@ -30,19 +30,22 @@ function groupsOf(k: GpuKernel): [number, number] {
   return n <= MAX_GROUPS ? [n, 1] : [MAX_GROUPS, Math.ceil(n / MAX_GROUPS)];
 }
 
-/** Dispatches one call of a schedule function encodes. */
-function dispatchesOf(items: readonly Item[]): number {
-  return items.reduce((n, it) => n + (it.kind === 'loop' ? it.length * dispatchesOf(it.body) : 1), 0);
+export interface WebGpuOptions {
+  /** 'persistent' (default): each loop that allows it is one dispatch (persistent.ts); 'per-step': one dispatch per kernel per step. */
+  readonly loops?: 'persistent' | 'per-step';
 }
 
-export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConfig): string {
+export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConfig, options: WebGpuOptions = {}): string {
   if (cfg.float !== 'f32') throw new RnncError('--target webgpu: WebGPU computes in float32; leave out --float f64');
   const c = program.model;
   const B = c.batch, T = program.seq;
   const schedule = buildSchedule(program);
   const memory = planMemory(schedule, 1);
   const nWindows = schedule.sequence.length;
-  const gpu = planGpu(schedule, memory, cfg.optimizer.kind, nWindows);
+  const gpu = planGpu(schedule, memory, cfg.optimizer.kind, nWindows, { persistent: options.loops !== 'per-step', batch: B });
+  /** Dispatches one call of a schedule function encodes. */
+  const dispatchesOf = (items: readonly Item[]): number =>
+    items.reduce((n, it) => n + (it.kind !== 'loop' ? 1 : gpu.loopKernelOf.has(it) ? 1 : it.length * dispatchesOf(it.body)), 0);
   const { params, states } = schedule;
   const nP = params.reduce((a, p) => a + p.size, 0), nS = states.reduce((a, s) => a + s.size, 0);
   const Y = program.inference[0]!.graph.outputs.logits!.shape[2]!;
@@ -86,7 +89,7 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
     clip: cfg.clip,
     seed: cfg.seed,
     /** What a step() submits: one command buffer per window and one for the read-back. */
-    work: { shaders: gpu.kernels.length, dispatchesPerStep: perStep, commandBuffersPerStep: nWindows + 1 },
+    work: { shaders: gpu.kernels.length, dispatchesPerStep: perStep, commandBuffersPerStep: nWindows + 1, persistentLoops: gpu.loopKernelOf.size },
     limits: { maxStorageBufferBindingSize: largest, maxBufferSize: largest, maxStorageBuffersPerShaderStage: maxBindings },
   };
   const specText = JSON.stringify(spec, null, 2).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
@@ -228,7 +231,10 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
       const vars = new Map<string, string>();
       const items = (list: readonly Item[]) => {
         for (const it of list) {
-          if (it.kind === 'loop') {
+          const whole = it.kind === 'loop' ? gpu.loopKernelOf.get(it) : undefined;
+          if (whole !== undefined) {
+            w.writeLine(`go(${whole}, start, 0, 0, 0, 0, ${window ? 'win, scale' : '0, 0'}); // ${gpu.kernels[whole]!.label.replace(/:.*/, '')}`);
+          } else if (it.kind === 'loop') {
             if (!loopVariables.includes(it.variable)) throw new RnncError(`--target webgpu: loops nest deeper than ${loopVariables.length}`);
             const step = it.variable.replace(/^t/, 'step');
             w.write(`for (let ${step} = 0; ${step} < ${it.length}; ${step}++)`).block(() => {

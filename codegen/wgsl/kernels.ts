@@ -41,7 +41,8 @@ function coordinates(shape: readonly number[]): string[] {
 
 const strided = (strides: readonly number[]) => strides.map((s, k) => (s === 0 ? '' : s === 1 ? `c${k}` : `c${k} * ${s}`)).filter(Boolean).join(' + ') || '0';
 
-function elementwise(s: ShaderBuilder, k: ElementwiseKernel): GpuKernel {
+/** An elementwise kernel's work for flat index `i` (an i32 in scope): coordinates, values, stores. */
+export function elementwiseBody(s: ShaderBuilder, k: ElementwiseKernel): string {
   const load = (a: Access) => s.at(a.buf, a.off, strided(a.strides));
   const expr = (e: Expr): string => {
     switch (e.op) {
@@ -61,7 +62,25 @@ function elementwise(s: ShaderBuilder, k: ElementwiseKernel): GpuKernel {
   };
   const lines = [...coordinates(k.shape), ...k.locals.map((e, n) => `let v${n} = ${expr(e)};`)];
   for (const st of k.stores) lines.push(`${s.at(st.to.buf, st.to.off, strided(st.to.strides), true)} = ${expr(st.value)};`);
-  return s.finish(`elementwise [${k.shape.join(', ')}] (${k.fused.join(' ')})`, lines.join('\n'), prod(k.shape));
+  return lines.join('\n');
+}
+
+export const elementwiseLabel = (k: ElementwiseKernel) => `elementwise [${k.shape.join(', ')}] (${k.fused.join(' ')})`;
+
+const elementwise = (s: ShaderBuilder, k: ElementwiseKernel): GpuKernel => s.finish(elementwiseLabel(k), elementwiseBody(s, k), prod(k.shape));
+
+/**
+ * Row `row` (an i32 in scope) of a product whose rows are A's (no transposed A), column `q`: one
+ * dot product over K, for a persistent loop (persistent.ts) where one workgroup owns a batch row.
+ */
+export function matmulRowBody(s: ShaderBuilder, k: Extract<Kernel, { kind: 'matmul' }>): string {
+  const { n: N, k: K } = k;
+  const bAt = k.transB ? `q * ${K} + kk` : `kk * ${N} + q`;
+  return [
+    'var acc = 0.0f;',
+    `for (var kk = 0; kk < ${K}; kk++) { acc += ${s.at(k.a.buf, k.a.off, `row * ${K} + kk`)} * ${s.at(k.b.buf, k.b.off, bAt)}; }`,
+    `${s.at(k.c.buf, k.c.off, `row * ${N} + q`, true)} = acc;`,
+  ].join('\n');
 }
 
 /** Register block of a product: each invocation computes TILE × TILE outputs. */

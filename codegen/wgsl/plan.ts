@@ -5,8 +5,9 @@
  * and the host's own shaders (gradient norm and finiteness, clipping, the optimizer update).
  */
 import type { OptimizerKind } from '../../ir/program.ts';
-import type { Item, Kernel, MemoryPlan, Schedule } from '../schedule/types.ts';
+import type { Item, Kernel, Loop, MemoryPlan, Schedule } from '../schedule/types.ts';
 import { gpuKernel } from './kernels.ts';
+import { persistentLoop } from './persistent.ts';
 import { ShaderBuilder, uniformStruct, WORKGROUP, type GpuKernel, type Placement } from './shader.ts';
 
 /** Statistics per window, in the `stats` buffer: loss sum, gradient norm, gradient finite, parameters finite. */
@@ -26,12 +27,15 @@ export interface GpuPlan {
   readonly kernels: readonly GpuKernel[];
   /** A schedule kernel item's shader, by identity. */
   readonly kernelOf: ReadonlyMap<Kernel, number>;
+  /** A loop run as one persistent dispatch (persistent.ts): its shader. */
+  readonly loopKernelOf: ReadonlyMap<Loop, number>;
   readonly host: { readonly gradNorm: number; readonly paramsFinite: number; readonly clip: number; readonly update: number };
   /** Constants to fill at creation: physical buffer, offset, size, value. */
   readonly fills: readonly { readonly phys: string; readonly offset: number; readonly size: number; readonly value: number }[];
 }
 
-export function planGpu(schedule: Schedule, memory: MemoryPlan, optimizer: OptimizerKind, windows: number): GpuPlan {
+/** `persistent`: run each loop that allows it as one dispatch (persistent.ts), or every loop per step. */
+export function planGpu(schedule: Schedule, memory: MemoryPlan, optimizer: OptimizerKind, windows: number, loops: { persistent: boolean; batch: number }): GpuPlan {
   const nP = schedule.params.reduce((a, p) => a + p.size, 0);
   const places = new Map<string, Placement>();
   const sizes = new Map<string, number>([['arena', memory.arenaSize], ['iarena', 0], ['K', 0], ['Ki', 0]]);
@@ -86,8 +90,14 @@ export function planGpu(schedule: Schedule, memory: MemoryPlan, optimizer: Optim
 
   const kernels: GpuKernel[] = [];
   const kernelOf = new Map<Kernel, number>();
+  const loopKernelOf = new Map<Loop, number>();
   const visit = (item: Item) => {
-    if (item.kind === 'loop') return item.body.forEach(visit);
+    if (item.kind === 'loop') {
+      const whole = loops.persistent ? persistentLoop(item, loops.batch, placement) : null;
+      if (whole) loopKernelOf.set(item, kernels.push(whole) - 1);
+      else item.body.forEach(visit);
+      return;
+    }
     kernelOf.set(item, kernels.length);
     kernels.push(gpuKernel(item, placement));
   };
@@ -98,6 +108,7 @@ export function planGpu(schedule: Schedule, memory: MemoryPlan, optimizer: Optim
     placement,
     kernels,
     kernelOf,
+    loopKernelOf,
     fills,
     host: {
       gradNorm: add(reduction('G', nP, 1)),

@@ -71,7 +71,11 @@ export class ShaderBuilder {
   private readonly phys = new Map<string, ShaderBinding>();
   private readonly used = new Set<string>();
 
-  constructor(private readonly placement: (buf: string) => Placement) {}
+  /** `locals`: index variables the shader computes itself (a persistent loop's step), not read from the uniform record. */
+  constructor(
+    private readonly placement: (buf: string) => Placement,
+    private readonly locals: ReadonlySet<string> = new Set(),
+  ) {}
 
   /** The WGSL array for schedule buffer `buf`, marking it written if `write`. */
   ref(buf: string, write = false): string {
@@ -94,7 +98,8 @@ export class ShaderBuilder {
     const base = this.placement(buf).base + a.c;
     const parts: string[] = a.terms.map(([v, k]) => {
       if (v !== 'start' && !loopVariables.includes(v)) throw new Error(`WebGPU target: index variable '${v}' is not in the uniform record`);
-      return k === 1 ? `u.${v}` : `u.${v} * ${k}`;
+      const name = this.locals.has(v) ? v : `u.${v}`;
+      return k === 1 ? name : `${name} * ${k}`;
     });
     if (extra !== undefined && extra !== '0') parts.push(extra);
     if (base !== 0 || parts.length === 0) parts.push(String(base));
@@ -108,22 +113,35 @@ export class ShaderBuilder {
 
   /** The whole shader around `body`, which sees `i` (the invocation, i32) below `invocations`. */
   finish(label: string, body: string, invocations: number): GpuKernel {
-    const bindings = this.order.map((p) => this.phys.get(p)!);
-    const decls = bindings.map((b, n) => `@group(0) @binding(${n + 1}) var<storage, ${b.write ? 'read_write' : 'read'}> b${n + 1}: array<${b.type}>;`);
-    const code = [
-      `// ${label}`,
-      uniformStruct,
-      ...decls,
-      ...[...this.used].sort().map((h) => helpers[h]!),
-      `@compute @workgroup_size(${WORKGROUP})`,
+    const main = [
       'fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {',
       `  let i = i32(gid.x + gid.y * groups.x * ${WORKGROUP}u);`,
       `  if (i >= ${invocations}) { return; }`,
       body.replace(/^/gm, '  '),
       '}',
-      '',
-    ].join('\n');
-    return { code, bindings, invocations, label };
+    ];
+    return { code: this.module(label, main), bindings: this.bindings(), invocations, label };
+  }
+
+  /** A shader of `workgroups` groups whose body sees `wg` (its group, i32) and `lane` (its invocation in the group, i32). */
+  finishGroups(label: string, body: string, workgroups: number): GpuKernel {
+    const main = [
+      'fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) local: u32) {',
+      '  let wg = i32(group.x);',
+      '  let lane = i32(local);',
+      body.replace(/^/gm, '  '),
+      '}',
+    ];
+    return { code: this.module(label, main), bindings: this.bindings(), invocations: workgroups * WORKGROUP, label, groups: [workgroups, 1] };
+  }
+
+  private bindings(): ShaderBinding[] {
+    return this.order.map((p) => this.phys.get(p)!);
+  }
+
+  private module(label: string, main: readonly string[]): string {
+    const decls = this.bindings().map((b, n) => `@group(0) @binding(${n + 1}) var<storage, ${b.write ? 'read_write' : 'read'}> b${n + 1}: array<${b.type}>;`);
+    return [`// ${label}`, uniformStruct, ...decls, ...[...this.used].sort().map((h) => helpers[h]!), `@compute @workgroup_size(${WORKGROUP})`, ...main, ''].join('\n');
   }
 }
 

@@ -28,7 +28,7 @@ async function rate(step: () => number | Promise<number>): Promise<{ perSec: num
 const device = await nodeDevice();
 const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
 console.log(`rnnc WebGPU target on ${info ? `${info.vendor} ${info.description}`.trim() : 'an unnamed adapter'}, ${JSON.stringify(sizes)}, full BPTT, SGD, ~${seconds} s per row`);
-console.log('cell   target   samples/s   dispatches/step   command buffers/step   loss');
+console.log('cell   target             samples/s   dispatches/step   command buffers/step   loss');
 const { B, T, X, H, Y } = sizes;
 let seed = 42;
 const rand = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
@@ -39,14 +39,19 @@ for (const [name, def] of [['elman', elman], ['lstm', lstm]] as const) {
   const opts = { seq: T, optimizer: defaultOptimizer('sgd', 0.1) };
   const ts = (await importGenerated<{ createTrainer(): { step(b: Batch): number } }>(compileTrainer(c, opts))).createTrainer();
   type Gpu = { spec: { work: { dispatchesPerStep: number; commandBuffersPerStep: number } }; createTrainer(d: GPUDevice): Promise<{ step(b: Batch): Promise<number>; destroy(): void }> };
-  const mod = await importGenerated<Gpu>(compileTrainer(c, { ...opts, target: 'webgpu' }));
-  const gpu = await mod.createTrainer(device);
-  const a = await rate(() => ts.step(batch)), b = await rate(() => gpu.step(batch));
-  gpu.destroy();
-  const w = mod.spec.work;
-  console.log(`${name.padEnd(6)} ts       ${(a.perSec * B).toFixed(1).padStart(9)}   ${'-'.padStart(15)}   ${'-'.padStart(20)}   ${a.loss.toFixed(4)}`);
-  console.log(`${name.padEnd(6)} webgpu   ${(b.perSec * B).toFixed(1).padStart(9)}   ${String(w.dispatchesPerStep).padStart(15)}   ${String(w.commandBuffersPerStep).padStart(20)}   ${b.loss.toFixed(4)}`);
-  ratios.push(`${name}: webgpu / ts = ${(b.perSec / a.perSec).toFixed(3)}×`);
+  const a = await rate(() => ts.step(batch));
+  console.log(`${name.padEnd(6)} ${'ts'.padEnd(18)} ${(a.perSec * B).toFixed(1).padStart(9)}   ${'-'.padStart(15)}   ${'-'.padStart(20)}   ${a.loss.toFixed(4)}`);
+  const rates: number[] = [];
+  for (const loops of ['per-step', 'persistent'] as const) {
+    const mod = await importGenerated<Gpu>(compileTrainer(c, { ...opts, target: 'webgpu', gpuLoops: loops }));
+    const gpu = await mod.createTrainer(device);
+    const b = await rate(() => gpu.step(batch));
+    gpu.destroy();
+    rates.push(b.perSec);
+    const w = mod.spec.work;
+    console.log(`${name.padEnd(6)} ${`webgpu ${loops}`.padEnd(18)} ${(b.perSec * B).toFixed(1).padStart(9)}   ${String(w.dispatchesPerStep).padStart(15)}   ${String(w.commandBuffersPerStep).padStart(20)}   ${b.loss.toFixed(4)}`);
+  }
+  ratios.push(`${name}: webgpu per-step / ts = ${(rates[0]! / a.perSec).toFixed(3)}×, persistent / per-step = ${(rates[1]! / rates[0]!).toFixed(2)}×`);
 }
 console.log(`\n${ratios.join('\n')}`);
 device.destroy();

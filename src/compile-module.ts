@@ -41,6 +41,8 @@ export interface ModuleOptions {
   readonly format?: 'ts' | 'js';
   /** 'ts' (default): TypeScript loops; 'webgpu': WGSL shaders driven on a GPUDevice (f32 only). */
   readonly target?: 'ts' | 'webgpu';
+  /** WebGPU: 'persistent' (default) or 'per-step' loops over time steps (docs/webgpu.md). */
+  readonly gpuLoops?: 'persistent' | 'per-step';
 }
 
 export interface CompiledModule {
@@ -55,7 +57,7 @@ export interface CompiledModule {
 
 /** Options that bind the cell, so a traced cell (already bound) cannot take them. */
 const TRACE_KEYS = ['sizes', 'batch', 'embed', 'loss', 'lossOn'] as const;
-const KEYS: readonly (keyof ModuleOptions)[] = [...TRACE_KEYS, 'seq', 'truncate', 'optimizer', 'lr', 'momentum', 'clip', 'float', 'seed', 'opt', 'format', 'target'];
+const KEYS: readonly (keyof ModuleOptions)[] = [...TRACE_KEYS, 'seq', 'truncate', 'optimizer', 'lr', 'momentum', 'clip', 'float', 'seed', 'opt', 'format', 'target', 'gpuLoops'];
 
 const isTraced = (x: unknown): x is TracedCell => typeof x === 'object' && x !== null && isCellDef((x as { def?: unknown }).def) && 'step' in x && 'head' in x;
 
@@ -95,6 +97,8 @@ export async function compile(cell: string | CellDef | TracedCell, options: Modu
   const clip = o.clip === null ? null : positive('clip', o.clip, false) ?? null;
   const float = oneOf('float', o.float, ['f32', 'f64'] as const) ?? 'f32';
   const target = oneOf('target', o.target, ['ts', 'webgpu'] as const) ?? 'ts';
+  const gpuLoops = oneOf('gpuLoops', o.gpuLoops, ['persistent', 'per-step'] as const);
+  if (gpuLoops !== undefined && target !== 'webgpu') throw new RnncError("gpuLoops: only target 'webgpu' uses it");
   if (target === 'webgpu' && float === 'f64') throw new RnncError("target 'webgpu': WebGPU computes in float32; float 'f64' is for the TS target");
   const seed = positive('seed', o.seed, true) ?? 1;
   const opt = oneOf('opt', o.opt, [0, 1] as const) ?? 1;
@@ -117,7 +121,7 @@ export async function compile(cell: string | CellDef | TracedCell, options: Modu
   }
   // loaded on use: code generation pulls in ts-morph, and JavaScript output the TypeScript compiler
   const { compileTrainer } = await import('./compile.ts');
-  const source = compileTrainer(traced, { seq, truncation: parseTruncation(truncate, seq), optimizer: { ...optimizer, momentum }, clip, float, seed, opt, target });
+  const source = compileTrainer(traced, { seq, truncation: parseTruncation(truncate, seq), optimizer: { ...optimizer, momentum }, clip, float, seed, opt, target, gpuLoops });
   const info = { cell: traced.def.name, batch: traced.batch, seq };
   if (format === 'ts') return { code: source, ...info };
   const { emitJavaScript } = await import('./emit-js.ts');

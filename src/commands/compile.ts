@@ -14,6 +14,7 @@ export const optimizerOptions = {
   seed: { type: 'string' },
   opt: { type: 'string', short: 'O' },
   target: { type: 'string' },
+  'gpu-loops': { type: 'string' },
 } as const;
 
 function positiveNumber(flag: string, raw: unknown): number | undefined {
@@ -47,6 +48,8 @@ export const optimizerHelp = `      --optimizer NAME  sgd (default), momentum or
       --float TYPE      f32 (default) or f64 arrays in the generated code
       --target NAME     ts (default): TypeScript loops; webgpu: WGSL shaders and an async host
                         on a GPUDevice you pass in (f32; docs/webgpu.md)
+      --gpu-loops HOW   webgpu: persistent (default: each loop over steps that allows it
+                        is one dispatch) or per-step (a dispatch per kernel per step)
       --seed N          default seed of the parameter init (default 1)
   -O, --opt LEVEL       1 (default): every pass of the pipeline ('rnnc ir --help' lists them);
                         0: differentiate only, the code follows the traced graph (a baseline)`;
@@ -57,6 +60,15 @@ export function targetFrom(values: Values, float: 'f32' | 'f64'): 'ts' | 'webgpu
   if (target !== 'ts' && target !== 'webgpu') throw new RnncError(`--target: '${target}' must be ts or webgpu`);
   if (target === 'webgpu' && float === 'f64') throw new RnncError('--target webgpu: WebGPU computes in float32; leave out --float f64');
   return target;
+}
+
+/** --gpu-loops, which only the WebGPU target reads. */
+export function gpuLoopsFrom(values: Values): 'persistent' | 'per-step' | undefined {
+  const loops = values['gpu-loops'] as string | undefined;
+  if (loops === undefined) return undefined;
+  if (values.target !== 'webgpu') throw new RnncError(`--gpu-loops: only --target webgpu uses it`);
+  if (loops !== 'persistent' && loops !== 'per-step') throw new RnncError(`--gpu-loops: '${loops}' must be persistent or per-step`);
+  return loops;
 }
 
 /** What each output extension writes: the module's format and, for JavaScript, where its declarations go. */
@@ -115,6 +127,7 @@ ${optimizerHelp}`,
       ...rest,
       format,
       target: targetFrom(values, rest.float),
+      gpuLoops: gpuLoopsFrom(values),
     });
     writeAtomicAll(dtsFile === undefined || m.dts === undefined ? [{ file: out, data: m.code }] : [{ file: out, data: m.code }, { file: dtsFile, data: m.dts }]);
     const advice = moduleTypeAdvice(out);

@@ -6,6 +6,12 @@ import { cellOptions, cellOptionsHelp, loadJob, type Command } from './common.ts
 
 /** Past this many edges an op-level drawing is refused rather than laid out for many minutes. */
 const MAX_OP_EDGES = 1000;
+/**
+ * Past this many edges an .svg gets a note that the layout may take minutes (measured on this
+ * machine, one core: the Elman backward view at --detail op, 317 edges 1.8 s, 613 edges 27 s; at
+ * --detail step, 624 edges 3 s, 2,424 edges 18 s).
+ */
+const BIG_EDGES = { op: 550, step: 2000 } as const;
 
 export const dotCommand: Command = {
   summary: 'draw the cell, the unrolled forward graph or forward and backward, as .dot or .svg',
@@ -63,8 +69,10 @@ ${cellOptionsHelp.replace('%BATCH%', '1').replace('%SEQ%', '4')}`,
     if (format === 'svg' && detail === 'op' && edges > MAX_OP_EDGES) {
       throw new RnncError(`--detail op: this drawing has ${edges} edges, more than Graphviz lays out in minutes (${MAX_OP_EDGES}); use --detail step (one node per step), a shorter --seq, or write .dot`);
     }
-    if (format === 'svg' && detail === 'op' && edges > 550) {
-      console.error(`rnnc dot: note: a big drawing at --detail op; Graphviz may take minutes (--detail step draws one node per step)`);
+    // said before the layout, the part that takes minutes (the DOT text is made in seconds: 10,000 steps at --detail step)
+    if (format === 'svg' && edges > BIG_EDGES[detail]) {
+      const advice = detail === 'op' ? '--detail step draws one node per step' : 'a shorter --seq, or write .dot';
+      console.error(`rnnc dot: note: a big drawing (${edges} edges at --detail ${detail}); Graphviz may take minutes (${advice})`);
     }
     const text = await renderDot(dot, format);
     if (out === undefined) process.stdout.write(text);

@@ -6,7 +6,7 @@
  * with ts-morph.
  */
 import { CodeBlockWriter, Project, VariableDeclarationKind } from 'ts-morph';
-import type { OptimizerSpec, TrainingProgram } from '../../ir/program.ts';
+import type { OptimizerSpec, Run, TrainingProgram } from '../../ir/program.ts';
 import { buildSchedule } from '../schedule/build.ts';
 import type { MemoryPlan, Schedule } from '../schedule/types.ts';
 import { RnncError } from '../../ir/error.ts';
@@ -52,29 +52,6 @@ function checkAllocatable(schedule: Schedule, memory: MemoryPlan, cfg: TrainerCo
     if (n > MAX_ELEMENTS) throw new RnncError(`these sizes need ${n} elements for ${what}, more than the ${MAX_ELEMENTS} a typed array can hold (the trainer would need ${gib(bytes)} in all): use smaller sizes, a smaller batch, or --truncate`);
   }
   return bytes;
-}
-
-/** Windows of one function at starts start, start + stride, …: `index` is the first one's place in the sequence. */
-interface Run {
-  readonly fn: string;
-  readonly start: number;
-  readonly stride: number;
-  readonly count: number;
-  readonly index: number;
-  readonly len: number;
-  readonly positions: number;
-}
-
-function runsOf(sequence: Schedule['sequence']): Run[] {
-  const runs: Run[] = [];
-  sequence.forEach((w, index) => {
-    const last = runs[runs.length - 1];
-    const same = last && last.fn === w.fn && last.len === w.len && last.positions === w.positions;
-    if (same && (last.count === 1 || w.start === last.start + last.count * last.stride)) {
-      runs[runs.length - 1] = { ...last, stride: last.count === 1 ? w.start - last.start : last.stride, count: last.count + 1 };
-    } else runs.push({ fn: w.fn, start: w.start, stride: 0, count: 1, index, len: w.len, positions: w.positions });
-  });
-  return runs;
 }
 
 const newWriter = () => new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: true });
@@ -211,7 +188,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       w.blankLine();
       // the windows of a sequence as runs of the same function at evenly spaced starts: one loop
       // each, so the module does not grow with the number of windows
-      const runs = runsOf(schedule.sequence);
+      const runs = schedule.sequence;
       const forRun = (r: Run, body: (start: string, index: string) => void, scoped = false) => {
         // (a block of its own when the body declares names: one per window)
         if (r.count === 1) return void (scoped ? w.block(() => body(String(r.start), String(r.index))) : body(String(r.start), String(r.index)));
@@ -269,7 +246,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
           w.writeLine(`if (out.length !== ${nLogits}) throw new RangeError(\`predict: out has \${out.length} values, expected ${nLogits} ${logitsShape}\`);`);
         });
         c.inputs.forEach((i) => w.writeLine(`in_${i.name} = inputs.${i.name};`));
-        const chunks = runsOf(schedule.inferenceSequence.map((x) => ({ ...x, positions: 0 })));
+        const chunks = schedule.inferenceSequence;
         if (chunks.length === 1 && chunks[0]!.count === 1) {
           w.writeLine('forward(0);');
           w.writeLine(`if (out === undefined) return ${target.sliceOut(logitsOf('forward'), nLogits)};`);

@@ -93,7 +93,7 @@ export async function loadJob(values: Values, positionals: string[], defaults: {
 /**
  * --truncate against the sequence: a window longer than it is refused, naming both, where
  * parseTruncation would clamp it (a typo in either flag must not quietly become full BPTT).
- * Checked here, before parseTruncation: the library's callers keep its clamping.
+ * Checked here, before parseTruncation, to name the flags (the library's compile() refuses it too; parseTruncation itself clamps).
  */
 export function truncationOf(values: Values, seq: number): Truncation {
   const raw = values.truncate as string | undefined;

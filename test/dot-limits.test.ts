@@ -19,6 +19,19 @@ describe('rnnc dot past what Graphviz lays out', () => {
     }
   });
 
+  it('more than 1,000 truncation windows: exit 1 at once, one line with the count and the advice, no file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnc-dot-'));
+    try {
+      const out = path.join(dir, 'windows.dot');
+      const r = spawnSync('node', ['bin/rnnc.mjs', 'dot', 'examples/cells/elman.ts', '--view', 'backward', '--detail', 'step', '--seq', '10000', '--truncate', '3', '-o', out], { encoding: 'utf8' });
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim().split('\n')).toEqual(['rnnc dot: --truncate 3: 3334 windows over --seq 10000, more than rnnc dot draws (1000); use a longer --truncate or a shorter --seq']);
+      expect(fs.readdirSync(dir)).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the same drawing as .dot text is written (no layout is run)', () => {
     const r = spawnSync('node', ['bin/rnnc.mjs', 'dot', 'examples/cells/lstm.ts', '--view', 'backward', '--seq', '40'], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
     expect(r.status).toBe(0);

@@ -4,6 +4,12 @@ import { checkOutputPath, writeAtomic } from '../write.ts';
 import { cellDot, isView, VIEWS } from '../dot-views.ts';
 import { cellOptions, cellOptionsHelp, loadJob, type Command } from './common.ts';
 
+/**
+ * Truncation windows past which a sequence view is refused: the drawer walks the chain of window
+ * Scans recursively, and past about 1,700 windows (the Elman backward view) that runs out of call
+ * stack; 1,000 draw (the LSTM's backward view at --truncate 1, 10 s).
+ */
+const MAX_WINDOWS = 1000;
 /** Past this many edges an op-level drawing is refused rather than laid out for many minutes. */
 const MAX_OP_EDGES = 1000;
 /**
@@ -61,6 +67,10 @@ ${cellOptionsHelp.replace('%BATCH%', '1').replace('%SEQ%', '4')}`,
     if (out !== undefined) checkOutputPath(out);
 
     const job = await loadJob(values, positionals, { batch: 1, seq: 4 });
+    const windows = Math.ceil(job.seq / job.truncation.k1);
+    if (view !== 'cell' && windows > MAX_WINDOWS) {
+      throw new RnncError(`--truncate ${String(values.truncate)}: ${windows} windows over --seq ${job.seq}, more than rnnc dot draws (${MAX_WINDOWS}); use a longer --truncate or a shorter --seq`);
+    }
     const after = values.after as string | undefined;
     const dot = cellDot(job.cell, { view, seq: job.seq, truncation: job.truncation, detail, rankdir, after });
     // Graphviz's layout time grows steeply with the long edges of an op-level sequence (measured,

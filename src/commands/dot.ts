@@ -5,6 +5,12 @@ import { cellDot, isView, VIEWS } from '../dot-views.ts';
 import { cellOptions, cellOptionsHelp, loadJob, type Command } from './common.ts';
 
 /**
+ * Steps past which a sequence view is refused: the DOT text grows linearly with T (the Elman
+ * backward view: 1.7 KB and 0.3 ms a step at --detail step, 8 KB and 1 ms at --detail op),
+ * but 10^9 steps would run for days; these limits take seconds and about a GB.
+ */
+const MAX_STEPS = { op: 5000, step: 20000 } as const;
+/**
  * Truncation windows past which a sequence view is refused: the drawer walks the chain of window
  * Scans recursively, and past about 1,700 windows (the Elman backward view) that runs out of call
  * stack; 1,000 draw (the LSTM's backward view at --truncate 1, 10 s).
@@ -67,6 +73,9 @@ ${cellOptionsHelp.replace('%BATCH%', '1').replace('%SEQ%', '4')}`,
     if (out !== undefined) checkOutputPath(out);
 
     const job = await loadJob(values, positionals, { batch: 1, seq: 4 });
+    if (view !== 'cell' && job.seq > MAX_STEPS[detail]) {
+      throw new RnncError(`--seq ${job.seq}: more steps than rnnc dot draws at --detail ${detail} (${MAX_STEPS[detail]}); draw a shorter --seq${detail === 'op' ? ' or --detail step' : ''} (every step is drawn alike)`);
+    }
     const windows = Math.ceil(job.seq / job.truncation.k1);
     if (view !== 'cell' && windows > MAX_WINDOWS) {
       throw new RnncError(`--truncate ${String(values.truncate)}: ${windows} windows over --seq ${job.seq}, more than rnnc dot draws (${MAX_WINDOWS}); use a longer --truncate or a shorter --seq`);

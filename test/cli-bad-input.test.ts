@@ -108,6 +108,8 @@ const flagCases: Case[] = [
   compile('--truncate 40 with the default --seq (32)', ['--truncate', '40'], '--truncate', /^--truncate 40: windows of 40 steps are longer than the sequence \(32 steps, the default --seq\)/),
   flag('check --truncate 8 with its default --seq (4)', 'check', ['--truncate', '8'], '--truncate', /\(4 steps, the default --seq\)/),
   flag('ir --seq 4 --truncate 5', 'ir', ['--seq', '4', '--truncate', '5'], '--truncate', /^--truncate 5: windows of 5 steps are longer than the sequence \(--seq 4\)/),
+  dot('a sequence longer than dot draws', ['--view', 'unrolled', '--detail', 'step', '--seq', '1000000000'], '--seq', /^--seq 1000000000: more steps than rnnc dot draws at --detail step \(20000\)/),
+  dot('more truncation windows than dot draws', ['--view', 'backward', '--detail', 'step', '--seq', '10000', '--truncate', '3'], '--truncate', /^--truncate 3: 3334 windows over --seq 10000, more than rnnc dot draws \(1000\)/),
   dot('dot --truncate 3 --seq 2', ['--view', 'backward', '--seq', '2', '--truncate', '3'], '--truncate', /longer than the sequence \(--seq 2\)/),
   flag('schedule --truncate 9', 'schedule', ['--truncate', '9'], '--truncate', /longer than the sequence \(4 steps, the default --seq\)/),
 

@@ -6,9 +6,9 @@
  * date as edges come in (Pearce and Kelly, "A dynamic topological sort algorithm for directed
  * acyclic graphs", JEA 11, 2006).
  *
- * Why: `rnnc dot` adds two invisible anchor edges per drawn node of an unrolled sequence, and a
- * plain search from each walks everything downstream of it, the rest of the sequence: quadratic in
- * T (9.8 s at 4,000 steps). In a drawing laid out step by step the order taken at the start (the
+ * Why: `rnnc dot` adds up to two invisible anchor edges per drawn node of an unrolled sequence,
+ * and a plain search from each walks everything downstream of it, the rest of the sequence:
+ * quadratic in T (9.8 s at 4,000 steps). In a drawing laid out step by step the order taken at the start (the
  * steps in time order, each anchor before its band) already agrees with almost every edge, so an
  * edge is checked by one comparison and an edge against the order searches a step or two.
  */

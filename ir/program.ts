@@ -67,6 +67,26 @@ export interface WindowProgram {
   readonly hasLoss: boolean;
 }
 
+/**
+ * `count` calls of one function, from steps start, start + stride, …: the windows (or inference
+ * chunks) of a sequence as a formula, so nothing compiled grows with their number. `index` is the
+ * first call's place among all of them (for messages).
+ */
+export interface Run {
+  readonly fn: string;
+  readonly start: number;
+  /** 0 when `count` is 1. */
+  readonly stride: number;
+  readonly count: number;
+  readonly index: number;
+  readonly len: number;
+}
+
+export interface WindowRun extends Run {
+  /** Loss positions in each window (0: it only carries the state on). */
+  readonly positions: number;
+}
+
 export interface TrainingProgram {
   readonly model: ModelInterface;
   readonly seq: number;
@@ -74,8 +94,8 @@ export interface TrainingProgram {
   /** The optimization level the graphs went through (0: autodiff only; 1: every pass). */
   readonly level: 0 | 1;
   readonly windows: readonly WindowProgram[];
-  /** The sequence, window by window: which function, from which step, over how many loss positions. */
-  readonly sequence: readonly { readonly fn: string; readonly start: number; readonly len: number; readonly positions: number }[];
+  /** The windows covering a sequence, in order, as runs of one function each (a few, however many windows). */
+  readonly sequence: readonly WindowRun[];
   /** Loss positions of the whole sequence (T, or 1 for a last-step loss). */
   readonly totalPositions: number;
   /**
@@ -84,6 +104,6 @@ export interface TrainingProgram {
    * trainer runs inference k1 steps at a time, so its memory does not grow with T.
    */
   readonly inference: readonly { readonly fn: string; readonly len: number; readonly graph: Graph }[];
-  /** The chunks covering a sequence, in order. */
-  readonly inferenceSequence: readonly { readonly fn: string; readonly start: number; readonly len: number }[];
+  /** The chunks covering a sequence, in order, as runs (at most two: chunks of k1 steps and a shorter last one). */
+  readonly inferenceSequence: readonly Run[];
 }

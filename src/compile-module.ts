@@ -4,7 +4,7 @@
  * module's text, TypeScript or JavaScript with its declarations. It writes nothing.
  */
 import { RnncError } from '../ir/error.ts';
-import type { OptimizerKind } from '../ir/program.ts';
+import type { OptimizerKind, Truncation } from '../ir/program.ts';
 import { defaultOptimizer } from '../codegen/host/runtime.ts';
 import { isCellDef, type CellDef } from './dsl/cell.ts';
 import { traceCell, type TracedCell } from './dsl/trace.ts';
@@ -82,6 +82,20 @@ function bindings(key: string, v: unknown): Readonly<Record<string, number>> | u
   return v as Record<string, number>;
 }
 
+/**
+ * The truncation asked for, refused (as the CLI does) when it is longer than the sequence: a typo
+ * in `seq` or `truncate` must not quietly become full BPTT. (parseTruncation, a step lower, clamps.)
+ */
+function truncationWithin(truncate: number | string | undefined, seq: number): Truncation {
+  const asked = parseTruncation(truncate, Infinity); // checks the text; Infinity: nothing clamped
+  const longest = !Number.isFinite(asked.k1) ? null : asked.k1 > seq ? 'k1' : asked.k2 > seq ? 'k2' : null;
+  if (longest !== null) {
+    const what = String(truncate).includes(':') ? `${longest} (${asked[longest]}) is` : `windows of ${asked.k1} steps are`;
+    throw new RnncError(`compile: option 'truncate' (${show(truncate)}): ${what} longer than the sequence (seq ${seq}): use at most ${seq}, or a longer seq`);
+  }
+  return parseTruncation(truncate, seq);
+}
+
 /** Compile a cell into a trainer module. Errors are RnncErrors naming the option, the cell file or the cell's line. */
 export async function compile(cell: string | CellDef | TracedCell, options: ModuleOptions = {}): Promise<CompiledModule> {
   for (const k of Object.keys(options)) if (!KEYS.includes(k as keyof ModuleOptions)) throw new RnncError(`compile: unknown option '${k}'; the options are ${KEYS.join(', ')}`);
@@ -90,6 +104,7 @@ export async function compile(cell: string | CellDef | TracedCell, options: Modu
   const seq = positive('seq', o.seq, true) ?? 32;
   const truncate = o.truncate;
   if (truncate !== undefined && typeof truncate !== 'number' && typeof truncate !== 'string') throw bad('truncate', truncate, "k or 'k1:k2'");
+  const truncation = truncationWithin(truncate, seq);
   const kind = oneOf('optimizer', o.optimizer, ['sgd', 'momentum', 'adam'] as const) ?? 'sgd';
   const optimizer = defaultOptimizer(kind, positive('lr', o.lr, false));
   const momentum = o.momentum ?? optimizer.momentum;
@@ -121,7 +136,7 @@ export async function compile(cell: string | CellDef | TracedCell, options: Modu
   }
   // loaded on use: code generation pulls in ts-morph, and JavaScript output the TypeScript compiler
   const { compileTrainer } = await import('./compile.ts');
-  const source = compileTrainer(traced, { seq, truncation: parseTruncation(truncate, seq), optimizer: { ...optimizer, momentum }, clip, float, seed, opt, target, gpuLoops });
+  const source = compileTrainer(traced, { seq, truncation, optimizer: { ...optimizer, momentum }, clip, float, seed, opt, target, gpuLoops });
   const info = { cell: traced.def.name, batch: traced.batch, seq };
   if (format === 'ts') return { code: source, ...info };
   const { emitJavaScript } = await import('./emit-js.ts');

@@ -37,21 +37,41 @@ export function parseTruncation(spec: string | number | undefined, seq: number):
   return { k1: Math.min(k1, seq), k2: Math.min(k2!, seq) };
 }
 
-export function windowsOf(seq: number, { k1, k2 }: Truncation): WindowShape[] {
+/** `count` windows of one shape, the n-th from step start + n·stride (`start` is the first one's). */
+export interface WindowShapes extends WindowShape {
+  readonly count: number;
+  /** 0 when `count` is 1. */
+  readonly stride: number;
+}
+
+/**
+ * The windows of a sequence as a formula: a few runs of equal windows, however long the sequence.
+ * The windows whose history would reach before step 0 start at 0 instead, each its own length; from
+ * then on every window but the last is the same, k1 steps on from the one before; the last ends at T.
+ */
+export function windowRunsOf(seq: number, { k1, k2 }: Truncation): WindowShapes[] {
   if (!Number.isInteger(seq) || seq <= 0) throw new RnncError(`sequence length must be a positive integer, got ${seq}`);
-  const ends: number[] = [];
-  for (let e = k1; e < seq; e += k1) ends.push(e);
-  ends.push(seq);
+  const n = Math.ceil(seq / k1);
   // a window back-propagates its loss steps plus k2 - k1 steps of history before them (all of it
   // when k2 reaches T, as for the full windows then, whatever k2 was clamped from)
   const history = k2 >= seq ? seq : k2 - k1;
-  const startOf = (lossStart: number) => Math.max(0, lossStart - history);
-  return ends.map((end, i) => {
-    const prevEnd = i === 0 ? 0 : ends[i - 1]!;
-    const start = startOf(prevEnd);
-    const nextStart = i + 1 < ends.length ? startOf(end) : end;
-    return { start, len: end - start, lossFrom: prevEnd - start, carryAt: nextStart - start };
-  });
+  const window = (i: number, count: number): WindowShapes => {
+    const lossStart = i * k1, end = Math.min(lossStart + k1, seq);
+    const start = Math.max(0, lossStart - history);
+    const nextStart = i + 1 < n ? Math.max(0, end - history) : end;
+    return { start, len: end - start, lossFrom: lossStart - start, carryAt: nextStart - start, count, stride: count > 1 ? k1 : 0 };
+  };
+  const uniform = Math.min(n - 1, Math.ceil(history / k1)); // the first window with all its history
+  const runs: WindowShapes[] = [];
+  for (let i = 0; i < uniform; i++) runs.push(window(i, 1));
+  if (uniform < n - 1) runs.push(window(uniform, n - 1 - uniform));
+  runs.push(window(n - 1, 1));
+  return runs;
+}
+
+/** The windows of a sequence one by one (for the sequence graph, which has every step anyway). */
+export function windowsOf(seq: number, truncation: Truncation): WindowShape[] {
+  return windowRunsOf(seq, truncation).flatMap(({ count, stride, ...w }) => Array.from({ length: count }, (_, k) => ({ ...w, start: w.start + k * stride })));
 }
 
 /** The scan body: (params; states; step inputs[, target]) -> (next states; [loss_sum], [output]). */

@@ -5,9 +5,9 @@
  */
 import { makeGraph, type Graph } from '../ir/graph.ts';
 import type { Node } from '../ir/node.ts';
-import type { ModelInterface, TrainingProgram, Truncation, WindowProgram } from '../ir/program.ts';
+import type { ModelInterface, Run, TrainingProgram, Truncation, WindowProgram, WindowRun } from '../ir/program.ts';
 import type { TracedCell } from './dsl/trace.ts';
-import { buildWindow, predictGraph, sequenceInputs, windowsOf } from './layout.ts';
+import { buildWindow, predictGraph, sequenceInputs, windowRunsOf } from './layout.ts';
 import { passesAt, runPipeline } from './pipeline.ts';
 
 /** The narrow description of a traced cell that the back end needs (no graphs, no DSL types). */
@@ -29,10 +29,12 @@ export function modelInterface(c: TracedCell): ModelInterface {
 export function planTraining(c: TracedCell, seq: number, truncation: Truncation, level: 0 | 1 = 1): TrainingProgram {
   const list = passesAt(level);
   const every = c.lossOn === 'every';
-  const ws = windowsOf(seq, truncation);
+  const ws = windowRunsOf(seq, truncation);
   const byShape = new Map<string, WindowProgram>();
-  const sequence = ws.map((w, i) => {
-    const isLast = i === ws.length - 1;
+  const sequence: WindowRun[] = [];
+  let index = 0;
+  ws.forEach((w, i) => {
+    const isLast = i === ws.length - 1; // (the last window is a run of its own)
     const key = `${w.len}:${w.lossFrom}:${w.carryAt}:${!every && isLast}`;
     let win = byShape.get(key);
     if (!win) {
@@ -46,20 +48,20 @@ export function planTraining(c: TracedCell, seq: number, truncation: Truncation,
       byShape.set(key, win);
     }
     const positions = every ? w.len - w.lossFrom : win.hasLoss ? 1 : 0;
-    return { fn: win.fn, start: w.start, len: w.len, positions };
+    appendRun(sequence, { fn: win.fn, start: w.start, stride: w.stride, count: w.count, index, len: w.len, positions });
+    index += w.count;
   });
-  // inference in chunks of k1 steps (the whole sequence without truncation)
+  // inference in chunks of k1 steps (the whole sequence without truncation), a shorter one last
+  const k1 = Math.min(truncation.k1, seq);
+  const full = Math.floor(seq / k1), rest = seq - full * k1;
   const inference: { fn: string; len: number; graph: Graph }[] = [];
-  const inferenceSequence = [];
-  for (let start = 0; start < seq; start += truncation.k1) {
-    const len = Math.min(truncation.k1, seq - start);
-    let chunk = inference.find((x) => x.len === len);
-    if (!chunk) {
-      chunk = { fn: inference.length === 0 ? 'forward' : `forward${inference.length}`, len, graph: runPipeline(predictGraph(c, len), { loss: null, wrt: [] }, undefined, list) };
-      inference.push(chunk);
-    }
-    inferenceSequence.push({ fn: chunk.fn, start, len });
-  }
+  const inferenceSequence: Run[] = [];
+  const chunk = (fn: string, len: number, start: number, count: number) => {
+    inference.push({ fn, len, graph: runPipeline(predictGraph(c, len), { loss: null, wrt: [] }, undefined, list) });
+    inferenceSequence.push({ fn, start, stride: count > 1 ? k1 : 0, count, index: start / k1, len });
+  };
+  chunk('forward', k1, 0, full);
+  if (rest > 0) chunk('forward1', rest, full * k1, 1);
   return {
     model: modelInterface(c),
     seq,
@@ -71,4 +73,15 @@ export function planTraining(c: TracedCell, seq: number, truncation: Truncation,
     inference,
     inferenceSequence,
   };
+}
+
+/** Appends `r` to `runs`, joining it to the last run when they call the same function at evenly spaced starts. */
+function appendRun(runs: WindowRun[], r: WindowRun): void {
+  const last = runs[runs.length - 1];
+  if (last && last.fn === r.fn && last.len === r.len && last.positions === r.positions) {
+    const stride = last.count > 1 ? last.stride : r.count > 1 ? r.stride : r.start - last.start;
+    const even = (last.count === 1 || last.stride === stride) && (r.count === 1 || r.stride === stride) && r.start === last.start + last.count * stride;
+    if (even && stride > 0) return void (runs[runs.length - 1] = { ...last, stride, count: last.count + r.count });
+  }
+  runs.push(r);
 }

@@ -142,6 +142,11 @@ describe('failures leave the trainer as it was', () => {
     expect(await everything(trainer)).toEqual(before);
   });
 
+  it('hyper is checked where it is set, as on the TS target', () => {
+    expect(() => (trainer.hyper.lr = -1)).toThrow('trainer.hyper.lr must be a positive number, got -1');
+    expect(trainer.hyper.lr).toBe(0.01);
+  });
+
   it('one call at a time: a second call before the first resolves is refused', async () => {
     const first = trainer.lossAndGrad(batch);
     await expect(trainer.lossAndGrad(batch)).rejects.toThrow('lossAndGrad: another call of this trainer has not finished; await it first');

@@ -78,19 +78,45 @@ export function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: Mod
     if (c.target.kind === 'dense') w.writeLine('if (targets) for (let k = 0; k < targets.length; k++) if (!Number.isFinite(targets[k])) throw new RangeError(`targets[${k}] = ${targets[k]} is not finite; nothing changed`);');
   });
   w.blankLine();
+  w.writeLine('type Hyper = { lr: number; momentum: number; beta1: number; beta2: number; eps: number; clip: number | null };');
+  w.writeLine('/** The range of each optimizer setting: createTrainer\'s options and every later change of trainer.hyper are held to it. */');
+  w.writeLine('const HYPER: Record<keyof Hyper, { ok: (x: number) => boolean; want: string }> = {');
+  for (const line of [
+    "lr: { ok: (x) => Number.isFinite(x) && x > 0, want: 'a positive number' },",
+    "momentum: { ok: (x) => x >= 0 && x < 1, want: 'in [0, 1)' },",
+    "beta1: { ok: (x) => x >= 0 && x < 1, want: 'in [0, 1)' },",
+    "beta2: { ok: (x) => x >= 0 && x < 1, want: 'in [0, 1)' },",
+    "eps: { ok: (x) => Number.isFinite(x) && x > 0, want: 'a positive number' },",
+    "clip: { ok: (x) => Number.isFinite(x) && x > 0, want: 'a positive number or null (no clipping)' },",
+  ]) w.writeLine(`  ${line}`);
+  w.writeLine('};');
+  w.write('function checkHyper(what: string, name: keyof Hyper, v: unknown): void').block(() => {
+    w.writeLine("if (name === 'clip' && v === null) return;");
+    w.writeLine('if (!(typeof v === \'number\' && HYPER[name].ok(v))) throw new RangeError(`${what} must be ${HYPER[name].want}, got ${typeof v === \'string\' ? JSON.stringify(v) : String(v)}`);');
+  });
+  w.blankLine();
   w.writeLine('/** createTrainer\'s options, checked whole: a typo or an out-of-range value is an error, not a silent default. */');
   w.write('function checkOptions(options: TrainerOptions): void').block(() => {
     w.writeLine("if (typeof options !== 'object' || options === null) throw new TypeError(`createTrainer: options must be an object, got ${describe(options)}`);");
     w.writeLine("const known = ['seed', 'lr', 'momentum', 'beta1', 'beta2', 'eps', 'clip'];");
     w.writeLine("for (const key in options) if (!known.includes(key)) throw new TypeError(`createTrainer: unknown option '${key}'; the options are ${known.join(', ')}`);");
-    w.writeLine("const check = (name: string, v: unknown, ok: (x: number) => boolean, want: string) => { if (v !== undefined && !(typeof v === 'number' && ok(v))) throw new RangeError(`createTrainer: ${name} must be ${want}, got ${String(v)}`); };");
-    w.writeLine("check('seed', options.seed, (x) => Number.isSafeInteger(x) && x >= 0, 'a non-negative integer');");
-    w.writeLine("check('lr', options.lr, (x) => Number.isFinite(x) && x > 0, 'a positive number');");
-    w.writeLine("check('momentum', options.momentum, (x) => x >= 0 && x < 1, 'in [0, 1)');");
-    w.writeLine("check('beta1', options.beta1, (x) => x >= 0 && x < 1, 'in [0, 1)');");
-    w.writeLine("check('beta2', options.beta2, (x) => x >= 0 && x < 1, 'in [0, 1)');");
-    w.writeLine("check('eps', options.eps, (x) => Number.isFinite(x) && x > 0, 'a positive number');");
-    w.writeLine("if (options.clip !== null) check('clip', options.clip, (x) => Number.isFinite(x) && x > 0, 'a positive number or null (no clipping)');");
+    w.writeLine("if (options.seed !== undefined && !(typeof options.seed === 'number' && Number.isSafeInteger(options.seed) && options.seed >= 0)) throw new RangeError(`createTrainer: seed must be a non-negative integer, got ${String(options.seed)}`);");
+    w.writeLine("for (const name of Object.keys(HYPER) as (keyof Hyper)[]) if (options[name] !== undefined) checkHyper(`createTrainer: ${name}`, name, options[name]);");
+  });
+  w.blankLine();
+  w.writeLine('/** trainer.hyper: the settings every update reads, each checked when it is set, so a bad value throws where it is written and never reaches an update. */');
+  w.write('function checkedHyper(initial: Hyper): Hyper').block(() => {
+    w.writeLine('const values: Hyper = { ...initial };');
+    w.writeLine('const hyper = {} as Hyper;');
+    w.write('for (const name of Object.keys(HYPER) as (keyof Hyper)[])').block(() => {
+      w.writeLine('Object.defineProperty(hyper, name, {');
+      w.writeLine('  enumerable: true,');
+      w.writeLine('  get: () => values[name],');
+      w.writeLine('  set: (v: unknown) => { checkHyper(`trainer.hyper.${name}`, name, v); (values as Record<keyof Hyper, unknown>)[name] = v; },');
+      w.writeLine('});');
+    });
+    w.writeLine('// no other keys: a misspelt setting (hyper.learningRate) throws rather than being ignored');
+    w.writeLine('return Object.seal(hyper);');
   });
   w.blankLine();
   const names = c.params.map((p) => p.name);

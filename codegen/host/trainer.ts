@@ -6,7 +6,7 @@
  * with ts-morph.
  */
 import { CodeBlockWriter, Project, VariableDeclarationKind } from 'ts-morph';
-import type { OptimizerSpec, TrainingProgram } from '../../ir/program.ts';
+import type { OptimizerSpec, Run, TrainingProgram } from '../../ir/program.ts';
 import { buildSchedule } from '../schedule/build.ts';
 import type { MemoryPlan, Schedule } from '../schedule/types.ts';
 import { RnncError } from '../../ir/error.ts';
@@ -52,29 +52,6 @@ function checkAllocatable(schedule: Schedule, memory: MemoryPlan, cfg: TrainerCo
     if (n > MAX_ELEMENTS) throw new RnncError(`these sizes need ${n} elements for ${what}, more than the ${MAX_ELEMENTS} a typed array can hold (the trainer would need ${gib(bytes)} in all): use smaller sizes, a smaller batch, or --truncate`);
   }
   return bytes;
-}
-
-/** Windows of one function at starts start, start + stride, …: `index` is the first one's place in the sequence. */
-export interface Run {
-  readonly fn: string;
-  readonly start: number;
-  readonly stride: number;
-  readonly count: number;
-  readonly index: number;
-  readonly len: number;
-  readonly positions: number;
-}
-
-export function runsOf(sequence: Schedule['sequence']): Run[] {
-  const runs: Run[] = [];
-  sequence.forEach((w, index) => {
-    const last = runs[runs.length - 1];
-    const same = last && last.fn === w.fn && last.len === w.len && last.positions === w.positions;
-    if (same && (last.count === 1 || w.start === last.start + last.count * last.stride)) {
-      runs[runs.length - 1] = { ...last, stride: last.count === 1 ? w.start - last.start : last.stride, count: last.count + 1 };
-    } else runs.push({ fn: w.fn, start: w.start, stride: 0, count: 1, index, len: w.len, positions: w.positions });
-  });
-  return runs;
 }
 
 const newWriter = () => new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: true });
@@ -148,7 +125,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
     { name: 'params', type: `Record<string, ${floatT}>`, isReadonly: true, docs: ['Live views of the parameters, by the cell\'s names.'] },
     { name: 'grads', type: `Record<string, ${floatT}>`, isReadonly: true, docs: ['Live views of the last computed gradients.'] },
     { name: 'state', type: `Record<string, ${floatT}>`, isReadonly: true, docs: ['The recurrent state, [B, ...] per name; carried across calls until resetState().'] },
-    { name: 'hyper', type: '{ lr: number; momentum: number; beta1: number; beta2: number; eps: number; clip: number | null }', docs: ['Optimizer settings; may be changed between steps.'] },
+    { name: 'hyper', type: '{ lr: number; momentum: number; beta1: number; beta2: number; eps: number; clip: number | null }', isReadonly: true, docs: ['Optimizer settings; may be changed between steps, each checked when set (a RangeError naming it and the value).'] },
     { name: 'lossAndGrad', type: '(batch: Batch) => number', docs: ['Forward and backward over the batch; fills grads, returns the mean loss; changes no parameter.'] },
     { name: 'step', type: '(batch: Batch) => number', docs: ['lossAndGrad, then clipping and an update per truncation window; returns the mean loss.'] },
     {
@@ -178,7 +155,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       w.writeLine(`const M = new ${F}(${cfg.optimizer.kind === 'sgd' ? 0 : nP}), V = new ${F}(${cfg.optimizer.kind === 'adam' ? nP : 0}), stepCount = new Float64Array(1);`);
       w.writeLine(`// a copy of everything step() may change, restored if a window produces a non-finite loss or gradient`);
       w.writeLine(`const saved = { P: new ${F}(${nP}), M: new ${F}(M.length), V: new ${F}(V.length), S: new ${F}(${nS}), stepCount: new Float64Array(1) };`);
-      w.writeLine(`const hyper = { lr: options.lr ?? ${cfg.optimizer.lr}, momentum: options.momentum ?? ${cfg.optimizer.momentum}, beta1: options.beta1 ?? ${cfg.optimizer.beta1}, beta2: options.beta2 ?? ${cfg.optimizer.beta2}, eps: options.eps ?? ${cfg.optimizer.eps}, clip: options.clip === undefined ? ${cfg.clip} : options.clip };`);
+      w.writeLine(`const hyper = checkedHyper({ lr: options.lr ?? ${cfg.optimizer.lr}, momentum: options.momentum ?? ${cfg.optimizer.momentum}, beta1: options.beta1 ?? ${cfg.optimizer.beta1}, beta2: options.beta2 ?? ${cfg.optimizer.beta2}, eps: options.eps ?? ${cfg.optimizer.eps}, clip: options.clip === undefined ? ${cfg.clip} : options.clip });`);
       w.writeLine(`const params: Record<string, ${F}> = { ${params.map((p) => `${p.name}: P.subarray(${p.offset}, ${p.offset + p.size})`).join(', ')} };`);
       w.writeLine(`const grads: Record<string, ${F}> = { ${params.map((p) => `${p.name}: G.subarray(${p.offset}, ${p.offset + p.size})`).join(', ')} };`);
       w.writeLine(`const state: Record<string, ${F}> = { ${states.map((s) => `${s.name}: S.subarray(${s.offset}, ${s.offset + s.size})`).join(', ')} };`);
@@ -211,7 +188,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       w.blankLine();
       // the windows of a sequence as runs of the same function at evenly spaced starts: one loop
       // each, so the module does not grow with the number of windows
-      const runs = runsOf(schedule.sequence);
+      const runs = schedule.sequence;
       const forRun = (r: Run, body: (start: string, index: string) => void, scoped = false) => {
         // (a block of its own when the body declares names: one per window)
         if (r.count === 1) return void (scoped ? w.block(() => body(String(r.start), String(r.index))) : body(String(r.start), String(r.index)));
@@ -269,7 +246,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
           w.writeLine(`if (out.length !== ${nLogits}) throw new RangeError(\`predict: out has \${out.length} values, expected ${nLogits} ${logitsShape}\`);`);
         });
         c.inputs.forEach((i) => w.writeLine(`in_${i.name} = inputs.${i.name};`));
-        const chunks = runsOf(schedule.inferenceSequence.map((x) => ({ ...x, positions: 0 })));
+        const chunks = schedule.inferenceSequence;
         if (chunks.length === 1 && chunks[0]!.count === 1) {
           w.writeLine('forward(0);');
           w.writeLine(`if (out === undefined) return ${target.sliceOut(logitsOf('forward'), nLogits)};`);

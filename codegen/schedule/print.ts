@@ -4,6 +4,7 @@
  * offsets. Deterministic, so it diffs well.
  */
 import { assertNever } from '../../ir/error.ts';
+import type { Run } from '../../ir/program.ts';
 import { formatAffine } from './affine.ts';
 import { liveRanges } from './memory.ts';
 import type { Access, Expr, Item, MemoryPlan, Schedule, View } from './types.ts';
@@ -92,8 +93,10 @@ export function printSchedule(s: Schedule, plan?: MemoryPlan): string {
     }
     out.push('');
   }
-  out.push(`sequence: ${s.sequence.map((w) => `${w.fn}(${w.start})`).join(', ')}`);
-  out.push(`inference: ${s.inferenceSequence.map((w) => `${w.fn}(${w.start})`).join(', ')}`);
+  // a run of calls as its formula: the printout does not grow with the number of windows
+  const calls = (r: Run) => (r.count === 1 ? `${r.fn}(${r.start})` : `${r.fn}(${r.start} + ${r.stride}·n for n < ${r.count})`);
+  out.push(`sequence: ${s.sequence.map(calls).join(', ')}`);
+  out.push(`inference: ${s.inferenceSequence.map(calls).join(', ')}`);
   if (plan) out.push(`arena: ${plan.arenaSize} elements (${plan.separateSize} as separate buffers), offsets aligned to ${plan.align}`);
   return out.join('\n');
 }

@@ -7,6 +7,7 @@
  */
 import type { DType } from '../../ir/node.ts';
 import type { BinaryOp, UnaryOp } from '../../ir/op.ts';
+import type { Run, WindowRun } from '../../ir/program.ts';
 
 /** c + Σ k·v over the function's integer variables: `start` (a window's first step), `t0`, `t1`… (loop steps). */
 export interface Affine {
@@ -153,8 +154,8 @@ export interface Schedule {
   /** The parameters in P (and their gradients in G), the states in S. */
   readonly params: readonly Slot[];
   readonly states: readonly Slot[];
-  /** The window functions covering the sequence, in order: a call of `fn` from step `start`. */
-  readonly sequence: readonly { readonly fn: string; readonly start: number; readonly len: number; readonly positions: number }[];
-  /** The inference functions covering a sequence, in order (one, unless the trainer is truncated). */
-  readonly inferenceSequence: readonly { readonly fn: string; readonly start: number; readonly len: number }[];
+  /** The window functions covering the sequence, in order, as runs: `count` calls of `fn` from steps start, start + stride, …. */
+  readonly sequence: readonly WindowRun[];
+  /** The inference functions covering a sequence, in order, as runs (one call, unless the trainer is truncated). */
+  readonly inferenceSequence: readonly Run[];
 }

@@ -9,14 +9,14 @@
  */
 import { CodeBlockWriter, Project, VariableDeclarationKind } from 'ts-morph';
 import { RnncError } from '../../ir/error.ts';
-import type { TrainingProgram } from '../../ir/program.ts';
+import type { Run, TrainingProgram } from '../../ir/program.ts';
 import { buildSchedule } from '../schedule/build.ts';
 import { formatAffine } from '../schedule/affine.ts';
 import { planMemory } from '../schedule/memory.ts';
 import type { Item, ScheduleFunction, View } from '../schedule/types.ts';
 import { writeInit } from '../host/runtime.ts';
 import { writeSupport } from '../host/support.ts';
-import { jsString, runsOf, type Run, type TrainerConfig } from '../host/trainer.ts';
+import { jsString, type TrainerConfig } from '../host/trainer.ts';
 import { planGpu, STATS } from './plan.ts';
 import { loopVariables, RECORD_BYTES, WORKGROUP, type GpuKernel } from './shader.ts';
 
@@ -41,7 +41,7 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
   const B = c.batch, T = program.seq;
   const schedule = buildSchedule(program);
   const memory = planMemory(schedule, 1);
-  const nWindows = schedule.sequence.length;
+  const nWindows = schedule.sequence.reduce((n, r) => n + r.count, 0);
   const gpu = planGpu(schedule, memory, cfg.optimizer.kind, nWindows, { persistent: options.loops !== 'per-step', batch: B });
   /** Dispatches one call of a schedule function encodes. */
   const dispatchesOf = (items: readonly Item[]): number =>
@@ -57,7 +57,7 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
   const every = c.lossOn === 'every';
   // per step: each window's dispatches, and the norms, clipping and update after a window with a loss
   const dispatchesIn = new Map(schedule.functions.map((f) => [f.name, dispatchesOf(f.items)]));
-  const perStep = schedule.sequence.reduce((n, w) => n + dispatchesIn.get(w.fn)! + (w.positions > 0 ? 3 + (cfg.clip === null ? 0 : 1) : 0), 0);
+  const perStep = schedule.sequence.reduce((n, r) => n + r.count * (dispatchesIn.get(r.fn)! + (r.positions > 0 ? 3 + (cfg.clip === null ? 0 : 1) : 0)), 0);
   const ref = (name: string) => `phys[${physIndex.get(name)}]!`;
   /** A view's byte offset in its physical buffer, `start` substituted. */
   const byteOffset = (v: View, start: string) => {
@@ -106,7 +106,7 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
   sf.addInterface({ isExported: true, name: 'TrainerOptions', properties: ['seed', 'lr', 'momentum', 'beta1', 'beta2', 'eps'].map((name) => ({ name, type: 'number', hasQuestionToken: true })).concat([{ name: 'clip', type: 'number | null', hasQuestionToken: true }]) });
   const record = 'Record<string, Float32Array>';
   sf.addInterface({ isExported: true, name: 'Trainer', properties: [
-    { name: 'hyper', type: '{ lr: number; momentum: number; beta1: number; beta2: number; eps: number; clip: number | null }', docs: ['Optimizer settings; may be changed between steps.'] },
+    { name: 'hyper', type: '{ lr: number; momentum: number; beta1: number; beta2: number; eps: number; clip: number | null }', isReadonly: true, docs: ['Optimizer settings; may be changed between steps, each checked when set (a RangeError naming it and the value).'] },
     { name: 'lossAndGrad', type: '(batch: Batch) => Promise<number>', docs: ['Forward and backward over the batch; fills the gradients on the GPU, returns the mean loss.'] },
     { name: 'step', type: '(batch: Batch) => Promise<number>', docs: ['lossAndGrad, clipping and an update per truncation window; on a non-finite loss, gradient or parameter everything is restored and the promise rejects.'] },
     { name: 'predict', type: '(inputs: Inputs) => Promise<Float32Array>', docs: [`Logits [T, B, Y] = [${T}, ${B}, ${Y}] for every step, from and advancing the state.`] },
@@ -150,7 +150,7 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
     w.writeLine('let lost: string | null = null;');
     w.writeLine('void device.lost.then((info) => { lost = info.message || info.reason || \'lost\'; });');
     w.writeLine('const alive = (what: string) => { if (lost !== null) throw new Error(`${what}: the GPU device was lost (${lost}); create a new device and trainer (loadParams restores saved parameters)`); };');
-    w.writeLine(`const hyper = { lr: options.lr ?? ${cfg.optimizer.lr}, momentum: options.momentum ?? ${cfg.optimizer.momentum}, beta1: options.beta1 ?? ${cfg.optimizer.beta1}, beta2: options.beta2 ?? ${cfg.optimizer.beta2}, eps: options.eps ?? ${cfg.optimizer.eps}, clip: options.clip === undefined ? ${cfg.clip} : options.clip };`);
+    w.writeLine(`const hyper = checkedHyper({ lr: options.lr ?? ${cfg.optimizer.lr}, momentum: options.momentum ?? ${cfg.optimizer.momentum}, beta1: options.beta1 ?? ${cfg.optimizer.beta1}, beta2: options.beta2 ?? ${cfg.optimizer.beta2}, eps: options.eps ?? ${cfg.optimizer.eps}, clip: options.clip === undefined ? ${cfg.clip} : options.clip });`);
     // the initial parameters are made on the CPU, by the same generator and order as the TS target's
     w.writeLine(`const host = new Float32Array(${Math.max(nP, 1)});`);
     w.writeLine(`const params: Record<string, Float32Array> = { ${params.map((p) => `${p.name}: host.subarray(${p.offset}, ${p.offset + p.size})`).join(', ')} };`);
@@ -254,7 +254,7 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
   }
 
   function writeCalls(w: CodeBlockWriter): void {
-    const runs = runsOf(schedule.sequence);
+    const runs = schedule.sequence;
     const forRun = (r: Run, body: (start: string, index: string) => void) => {
       if (r.count === 1) return void w.block(() => body(String(r.start), String(r.index)));
       w.write(`for (let n = 0; n < ${r.count}; n++)`).block(() => {
@@ -350,7 +350,7 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
       w.writeLine('checkFinite(inputs);');
       w.writeLine('upload(inputs);');
       const logitsOf = (fn: string) => schedule.functions.find((f) => f.name === fn)!.liveOut[0]!;
-      const chunks = runsOf(schedule.inferenceSequence.map((x) => ({ ...x, positions: 0 })));
+      const chunks = schedule.inferenceSequence;
       for (const r of chunks) {
         forRun(r, (start) => {
           w.writeLine(`${r.fn}(${start});`);

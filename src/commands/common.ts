@@ -58,7 +58,8 @@ export function parseBindings(flag: string, raw: unknown, positive = true): Reco
     if (!m || m[1] === '__proto__') throw new RnncError(`--${flag}: '${item}' must look like NAME=N${m ? ", and NAME cannot be '__proto__'" : ''}`);
     const n = Number(m[2]);
     if (m[2]!.trim() === '' || !Number.isFinite(n)) throw new RnncError(`--${flag}: '${item}' is not a number`);
-    if (positive && (!Number.isInteger(n) || n <= 0)) throw new RnncError(`--${flag}: ${m[1]} must be a positive integer, got ${m[2]}`);
+    // (a safe integer: 2^53 + 1 would silently be read as 2^53)
+    if (positive && (!Number.isSafeInteger(n) || n <= 0)) throw new RnncError(`--${flag}: ${m[1]} must be a positive integer below 2^53, got ${m[2]}`);
     // the flag repeats to bind several names; the same name twice is a contradiction, not an override
     if (Object.hasOwn(out, m[1]!)) throw new RnncError(`--${flag}: ${m[1]} given twice (${m[1]}=${out[m[1]!]}, then ${item}): give it once`);
     out[m[1]!] = n;
@@ -93,7 +94,7 @@ export async function loadJob(values: Values, positionals: string[], defaults: {
 /**
  * --truncate against the sequence: a window longer than it is refused, naming both, where
  * parseTruncation would clamp it (a typo in either flag must not quietly become full BPTT).
- * Checked here, before parseTruncation: the library's callers keep its clamping.
+ * Checked here, before parseTruncation, to name the flags (the library's compile() refuses it too; parseTruncation itself clamps).
  */
 export function truncationOf(values: Values, seq: number): Truncation {
   const raw = values.truncate as string | undefined;

@@ -110,7 +110,7 @@ ${optimizerHelp}`,
     const loss = values.loss as string | undefined;
     if (loss !== undefined && loss !== 'ce' && loss !== 'mse') throw new RnncError(`--loss: '${loss}' must be 'ce' or 'mse'`);
     const seq = positiveInt('seq', values.seq, 32);
-    truncationOf(values, seq); // refuses a window longer than the sequence, which compile() would clamp
+    truncationOf(values, seq); // refuses a window longer than the sequence in the flags' words (compile() refuses it too)
     // the flags' text checked above, naming each flag; the library checks the values again for its own callers
     const { compile } = await import('../compile-module.ts');
     const m = await compile(positionals[0]!, {

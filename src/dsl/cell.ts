@@ -205,7 +205,7 @@ export function stepContext(
       if (vocab !== undefined) {
         // compile-time option: feed this input from token ids through an embedding table, as
         // nn.Embedding in front of nn.RNN/LSTM/GRU does
-        if (s.length !== 1) throw new RnncError(`input '${name}' ${fmtShape(s)}: only a vector input can be embedded`, site);
+        if (s.length !== 1) throw new RnncError(`--embed ${name}=${vocab}: input '${name}' is ${fmtShape(s)}; only a vector input can be embedded`, site);
         const table = ctx.param('embedding', [vocab, s[0]!], { kind: 'normal', std: 1 });
         return table.lookup(ctx.tokens(name, vocab));
       }

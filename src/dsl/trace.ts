@@ -48,13 +48,19 @@ export function traceCell(def: CellDef, opts: TraceOptions = {}): TracedCell {
   const names = new Names();
   const rec = { params: [] as ParamInfo[], states: [] as StateInfo[], inputs: [] as InputInfo[] };
   const ctx = stepContext(batch, names, rec, opts.embed);
-  for (const name of Object.keys(opts.embed ?? {})) {
-    if (!/^[A-Za-z_]\w*$/.test(name)) throw new RnncError(`--embed: bad input name '${name}'`, def.site);
+  // each embedding named as it is asked for (`--embed x=5`, or `embed: { x: 5 }` in compile())
+  const embedded = (name: string) => `--embed ${name}=${String(opts.embed![name])}`;
+  for (const [name, vocab] of Object.entries(opts.embed ?? {})) {
+    if (!/^[A-Za-z_]\w*$/.test(name)) throw new RnncError(`${embedded(name)}: '${name}' is not an input name`, def.site);
+    if (typeof vocab !== 'number' || !Number.isSafeInteger(vocab) || vocab <= 0) throw new RnncError(`${embedded(name)}: the vocabulary size must be a positive integer below 2^53`, def.site);
   }
   const result: unknown = cellCode(def, 'step', () => readResult(def.step(sizeProxy(def, sizes), ctx)));
   const { outs: stepOuts, output } = checkStepResult(def, result, rec.states);
   for (const name of Object.keys(opts.embed ?? {})) {
-    if (!rec.inputs.some((i) => i.name === name && i.kind === 'tokens')) throw new RnncError(`cannot embed '${name}': the cell has no dense input of that name`, def.site);
+    if (!rec.inputs.some((i) => i.name === name && i.kind === 'tokens')) {
+      const vectors = rec.inputs.filter((i) => (i.kind === 'dense' && i.shape.length === 1) || Object.hasOwn(opts.embed!, i.name)).map((i) => `'${i.name}'`);
+      throw new RnncError(`${embedded(name)}: the cell has no dense input '${name}' (${vectors.length ? `it has ${vectors.join(', ')}` : 'it has no vector input to embed'})`, def.site);
+    }
   }
   if (rec.states.length === 0) throw new RnncError(`cell '${def.name}' declares no state: a recurrent cell needs one`, def.site);
   const step = makeGraph([...rec.params.map((p) => p.node), ...rec.states.map((s) => s.node), ...rec.inputs.map((i) => i.node)], stepOuts);

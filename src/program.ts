@@ -7,7 +7,7 @@ import { makeGraph, type Graph } from '../ir/graph.ts';
 import type { Node } from '../ir/node.ts';
 import type { ModelInterface, TrainingProgram, Truncation, WindowProgram } from '../ir/program.ts';
 import type { TracedCell } from './dsl/trace.ts';
-import { buildWindow, predictGraph, sequenceInputs, windowsOf } from './layout.ts';
+import { buildWindow, predictGraph, sequenceInputs, windowInputs, windowsOf } from './layout.ts';
 import { passesAt, runPipeline } from './pipeline.ts';
 
 /** The narrow description of a traced cell that the back end needs (no graphs, no DSL types). */
@@ -23,6 +23,7 @@ export function modelInterface(c: TracedCell): ModelInterface {
     loss: c.loss,
     lossOn: c.lossOn,
     lossElements: c.lossElements,
+    lengths: c.lengths !== undefined,
   };
 }
 
@@ -41,7 +42,7 @@ export function planTraining(c: TracedCell, seq: number, truncation: Truncation,
       const outs: Record<string, Node> = {};
       c.states.forEach((s, k) => (outs[`carry_${s.name}`] = v.carry[k]!));
       if (v.lossSum) outs.loss_sum = v.lossSum;
-      const graph = runPipeline(makeGraph([...io.params, ...io.states, ...io.xs, io.target], outs), { loss: v.lossSum ? 'loss_sum' : null, wrt: c.params.map((p) => p.name) }, undefined, list);
+      const graph = runPipeline(makeGraph(windowInputs(io), outs), { loss: v.lossSum ? 'loss_sum' : null, wrt: c.params.map((p) => p.name) }, undefined, list);
       win = { fn: `window${byShape.size}`, len: w.len, graph, hasLoss: v.lossSum !== null };
       byShape.set(key, win);
     }

@@ -29,6 +29,12 @@ export interface TracedCell {
   readonly head: Graph;
   /** Elements per position that the mean loss divides by (B for cross-entropy, B·Y for MSE). */
   readonly lossElements: number;
+  /**
+   * Compiled for variable lengths (docs/lengths.md): the step's 0/1 mask [B] (1 while a sequence
+   * has not ended; the step's state update is held where it is 0) and the loss weight [B] of a
+   * position (0 past the end or at an ignored target). Absent: every position of every sequence counts.
+   */
+  readonly lengths?: { readonly mask: Node; readonly weight: Node };
 }
 
 export interface TraceOptions {
@@ -39,6 +45,8 @@ export interface TraceOptions {
   readonly loss?: 'ce' | 'mse';
   /** Dense vector inputs to feed from token ids through an `embedding` [V, X] table: name -> V. */
   readonly embed?: Readonly<Record<string, number>>;
+  /** Variable lengths: batches may carry `lengths` [B] and targets ignored with -100. */
+  readonly lengths?: boolean;
 }
 
 export function traceCell(def: CellDef, opts: TraceOptions = {}): TracedCell {
@@ -60,11 +68,15 @@ export function traceCell(def: CellDef, opts: TraceOptions = {}): TracedCell {
   const step = makeGraph([...rec.params.map((p) => p.node), ...rec.states.map((s) => s.node), ...rec.inputs.map((i) => i.node)], stepOuts);
   verifyGraph(step, `cell '${def.name}' step`);
 
-  const head = traceHead(def, sizes, batch, names, output, rec.params, opts.loss ?? def.options.loss ?? 'ce');
+  const lossOn = opts.lossOn ?? def.options.lossOn ?? 'every';
+  if (opts.lengths && lossOn !== 'every') throw new RnncError(`cell '${def.name}': variable lengths need a loss on every step (a last-step loss would read the padded last step, not each sequence's own)`, def.site);
+  // the mask and the loss weight are rnnc's own values, named as such: a cell's own 'mask' is its own
+  const lengths = opts.lengths ? { mask: b.arg('__mask', 'f32', [batch], 'input'), weight: b.arg('__weight', 'f32', [batch], 'input') } : undefined;
+  const head = traceHead(def, sizes, batch, names, output, rec.params, opts.loss ?? def.options.loss ?? 'ce', lengths?.weight);
   const traced: TracedCell = {
     def, sizes, batch, params: rec.params, states: rec.states, inputs: rec.inputs,
-    target: head.target, loss: opts.loss ?? def.options.loss ?? 'ce', lossOn: opts.lossOn ?? def.options.lossOn ?? 'every',
-    step, head: head.graph, lossElements: head.elements,
+    target: head.target, loss: opts.loss ?? def.options.loss ?? 'ce', lossOn,
+    step, head: head.graph, lossElements: head.elements, ...(lengths ? { lengths } : {}),
   };
   checkParamsReachLoss(traced);
   return traced;
@@ -146,7 +158,7 @@ function cellCode<T>(def: CellDef, what: string, fn: () => T): T {
   }
 }
 
-function traceHead(def: CellDef, sizes: Record<string, number>, batch: number, names: Names, output: Tensor, params: ParamInfo[], lossKind: 'ce' | 'mse') {
+function traceHead(def: CellDef, sizes: Record<string, number>, batch: number, names: Names, output: Tensor, params: ParamInfo[], lossKind: 'ce' | 'mse', weight?: Node) {
   const site: Site | undefined = def.site;
   const first = params.length;
   const rec = { params, states: [] as StateInfo[], inputs: [] as InputInfo[] };
@@ -173,22 +185,45 @@ function traceHead(def: CellDef, sizes: Record<string, number>, batch: number, n
   const Y = logits.shape[0]!;
   const loss = lossKind;
   const target = loss === 'ce' ? b.arg('target', 'i32', [batch], 'target') : b.arg('target', 'f32', [batch, Y], 'target');
-  const perElement = loss === 'ce' ? b.softmaxCE(logits.node, target) : b.sqerr(logits.node, target);
-  const graph = makeGraph([...params.slice(first).map((p) => p.node), out, target], { logits: logits.node, loss_sum: b.sumAll(perElement) });
+  const unweighted = loss === 'ce' ? b.softmaxCE(logits.node, target) : b.sqerr(logits.node, target);
+  // with variable lengths each position's loss is weighted 0 (not counted) or 1
+  const perElement = weight ? b.mul(unweighted, b.broadcast(b.reshape(weight, [batch, ...unweighted.shape.slice(1).map(() => 1)]), unweighted.shape)) : unweighted;
+  const graph = makeGraph([...params.slice(first).map((p) => p.node), out, target, ...(weight ? [weight] : [])], { logits: logits.node, loss_sum: b.sumAll(perElement) });
   verifyGraph(graph, `cell '${def.name}' readout`);
   const info: TargetInfo = loss === 'ce' ? { kind: 'class', classes: Y, shape: [] } : { kind: 'dense', shape: [Y] };
   return { graph, target: info, elements: loss === 'ce' ? batch : batch * Y };
 }
+
+/**
+ * The next value of each state, by name. With variable lengths a sequence that has ended holds its
+ * state: where(mask, next, old), so the state past its end is the state at its end.
+ */
+export function nextStates(c: TracedCell): Record<string, Node> {
+  const outs: Record<string, Node> = {};
+  for (const s of c.states) {
+    const next = c.step.outputs[s.name]!;
+    if (!c.lengths) outs[s.name] = next;
+    else {
+      const m = c.lengths.mask;
+      outs[s.name] = b.where(b.broadcast(b.reshape(m, [c.batch, ...s.shape.map(() => 1)]), next.shape), next, s.node);
+    }
+  }
+  return outs;
+}
+
+/** The graph inputs after the steps' own inputs: the mask (variable lengths only). */
+export const maskArgs = (c: TracedCell): Node[] => (c.lengths ? [c.lengths.mask] : []);
+/** The graph inputs of a loss: the target, and the loss weight (variable lengths only). */
+export const targetArgs = (c: TracedCell, target: Node): Node[] => [target, ...(c.lengths ? [c.lengths.weight] : [])];
 
 /** One step with its readout and mean loss: the graph `rnnc ir` prints and the step gradcheck uses. */
 export function stepLossGraph(c: TracedCell): Graph {
   const target = c.head.inputs.find((n) => n.attr<string>('role') === 'target')!;
   const head = inlineGraph(c.head, { output: c.step.outputs.output! });
   const loss = b.scale(head.loss_sum!, 1 / c.lossElements);
-  const outs: Record<string, Node> = {};
-  for (const s of c.states) outs[s.name] = c.step.outputs[s.name]!;
+  const outs: Record<string, Node> = nextStates(c);
   outs.loss = loss;
-  return makeGraph([...c.params.map((p) => p.node), ...c.states.map((s) => s.node), ...c.inputs.map((i) => i.node), target], outs);
+  return makeGraph([...c.params.map((p) => p.node), ...c.states.map((s) => s.node), ...c.inputs.map((i) => i.node), ...maskArgs(c), ...targetArgs(c, target)], outs);
 }
 
 function checkParamsReachLoss(c: TracedCell): void {

@@ -14,6 +14,7 @@ import { inlineGraph, makeGraph, type Graph } from '../ir/graph.ts';
 import type { Node } from '../ir/node.ts';
 import type { Truncation } from '../ir/program.ts';
 import { maskArgs, nextStates, targetArgs, type TracedCell } from './dsl/trace.ts';
+import { checkLayeredTruncation, layeredSequence } from './layout-layers.ts';
 
 export type { Truncation } from '../ir/program.ts';
 
@@ -88,6 +89,11 @@ export interface WindowValues {
 
 /** Lay one window out as Scans over its segments (split where the loss starts and the carry is taken). */
 export function buildWindow(c: TracedCell, w: WindowShape, io: WindowIO): WindowValues {
+  if (c.layers) {
+    // one window, the whole sequence (checkLayeredTruncation)
+    const v = layeredSequence(c, w.len, io, { loss: true, logits: false });
+    return { lossSum: v.lossSum, carry: v.final, final: v.final };
+  }
   const every = c.lossOn === 'every';
   const cuts = [...new Set([0, w.lossFrom, w.carryAt, w.len])].filter((x) => x >= 0 && x <= w.len).sort((a, b) => a - b);
   let states = [...io.states];
@@ -135,6 +141,7 @@ export const windowInputs = (io: ReturnType<typeof sequenceInputs>): Node[] => [
  * Outputs: `loss` (mean over all positions with a target), then the final states.
  */
 export function sequenceGraph(c: TracedCell, seq: number, trunc: Truncation): Graph {
+  checkLayeredTruncation(c, seq, trunc);
   const io = sequenceInputs(c, seq);
   const ws = windowsOf(seq, trunc);
   let states: readonly Node[] = io.states;
@@ -166,6 +173,12 @@ export function sequenceGraph(c: TracedCell, seq: number, trunc: Truncation): Gr
 /** Inference over a sequence: logits at every step and the final states. */
 export function predictGraph(c: TracedCell, seq: number): Graph {
   const io = sequenceInputs(c, seq);
+  if (c.layers) {
+    const v = layeredSequence(c, seq, io, { loss: false, logits: true });
+    const outs: Record<string, Node> = { logits: v.logits! };
+    c.states.forEach((s, k) => (outs[s.name] = v.final[k]!));
+    return makeGraph([...io.params, ...io.states, ...io.xs], outs);
+  }
   const body = bodyGraph(c, { loss: false, output: false, logits: true });
   const scan = b.scan(body, [...io.params, ...io.states, ...io.xs], { consts: io.params.length, carries: io.states.length, xs: io.xs.length }, seq);
   const outs: Record<string, Node> = { logits: b.proj(scan, c.states.length) };

@@ -9,6 +9,7 @@ import type { ModelInterface, TrainingProgram, Truncation, WindowProgram } from 
 import type { TracedCell } from './dsl/trace.ts';
 import { buildWindow, predictGraph, sequenceInputs, windowInputs, windowsOf } from './layout.ts';
 import { passesAt, runPipeline } from './pipeline.ts';
+import { checkLayeredTruncation } from './layout-layers.ts';
 
 /** The narrow description of a traced cell that the back end needs (no graphs, no DSL types). */
 export function modelInterface(c: TracedCell): ModelInterface {
@@ -30,6 +31,7 @@ export function modelInterface(c: TracedCell): ModelInterface {
 export function planTraining(c: TracedCell, seq: number, truncation: Truncation, level: 0 | 1 = 1): TrainingProgram {
   const list = passesAt(level);
   const every = c.lossOn === 'every';
+  checkLayeredTruncation(c, seq, truncation);
   const ws = windowsOf(seq, truncation);
   const byShape = new Map<string, WindowProgram>();
   const sequence = ws.map((w, i) => {

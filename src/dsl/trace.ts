@@ -324,7 +324,7 @@ export const targetArgs = (c: TracedCell, target: Node): Node[] => [target, ...(
 
 /** One step with its readout and mean loss: the graph `rnnc ir` prints and the step gradcheck uses. */
 export function stepLossGraph(c: TracedCell): Graph {
-  if (c.layers) throw new RnncError(`${c.def.name}: a model with a bidirectional layer has no single step (its backward direction runs from the end): look at the sequence (--seq N)`, c.def.site);
+  if (c.layers) throw new RnncError(`${c.def.name}: a model with a bidirectional layer has no single step (its backward direction runs from the end): look at the sequence (rnnc ir --seq N, rnnc dot --view unrolled)`, c.def.site);
   const target = c.head.inputs.find((n) => n.attr<string>('role') === 'target')!;
   const head = inlineGraph(c.head, { output: c.step.outputs.output! });
   const loss = b.scale(head.loss_sum!, 1 / c.lossElements);

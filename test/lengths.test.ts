@@ -153,6 +153,9 @@ describe('lengths: the batch checks', async () => {
     expect(() => t.step({ ...good, ...patch })).toThrow(message);
     expect(Array.from(t.exportParams())).toEqual(before);
   });
+  it('spec says so', () => {
+    expect((mod.spec as unknown as { lengths: unknown }).lengths).toEqual({ dtype: 'i32', shape: [B], ignoreIndex: -100 });
+  });
   it('a batch without lengths is every sequence at full length', () => {
     const t = mod.createTrainer({ seed: 3 }), u = mod.createTrainer({ seed: 3 });
     const { lengths: _, ...full } = good;

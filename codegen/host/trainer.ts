@@ -116,6 +116,8 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
     lossOn: c.lossOn,
     opt: program.level,
     inputs: inputsSpec,
+    // compiled with --lengths: a batch may carry lengths [B] and class targets of -100
+    ...(c.lengths ? { lengths: { dtype: 'i32', shape: [B], ignoreIndex: -100 } } : {}),
     target: c.target.kind === 'class' ? { dtype: 'i32', shape: targetShape, classes: c.target.classes } : { ...dense, shape: targetShape },
     params: Object.fromEntries(params.map((p) => [p.name, p.shape])),
     state: Object.fromEntries(states.map((s) => [s.name, s.shape])),

@@ -5,6 +5,10 @@
  * bidirectional model, composition errors that name the layer, `rnnc check` passing on a stacked
  * bidirectional cell, and `rnnc dot` drawing each layer's directions.
  */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import bilstm from '../examples/cells/bilstm.ts';
 import lstmStack from '../examples/cells/lstm-stack.ts';
@@ -94,4 +98,24 @@ describe('the tools on a stacked bidirectional cell', () => {
       expect(dot).not.toContain('gradients stay inside');
     }
   });
+});
+
+describe('rnnc compile refuses, in one line and writing nothing', () => {
+  const run = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, ['bin/rnnc.mjs', ...args], { cwd: path.resolve(import.meta.dirname, '..') }, (err, stdout, stderr) => resolve({ code: err ? (err.code as number) : 0, stdout, stderr }));
+  });
+  it.each([
+    ['a bidirectional model under --truncate', ['examples/cells/bilstm.ts', '--truncate', '2'], /^rnnc compile: examples\/cells\/bilstm\.ts:\d+:\d+: truncate: stack\(bidirectional\(lstm\), bidirectional\(lstm\)\) has a bidirectional layer, whose backward direction starts from the end of the sequence/],
+    ['--lengths with a last-step loss', ['examples/cells/lstm.ts', '--lengths', '--loss-on', 'last'], /^rnnc compile: examples\/cells\/lstm\.ts:\d+:\d+: cell 'lstm': variable lengths need a loss on every step/],
+  ])('%s', async (_, args, message) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnc-layers-'));
+    const out = path.join(dir, 't.ts');
+    const r = await run(['compile', ...args, '-o', out]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr.trim()).toMatch(message);
+    expect(fs.existsSync(out)).toBe(false);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
 });

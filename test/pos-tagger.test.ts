@@ -1,8 +1,8 @@
 /**
  * The tagger end to end, small and fast: a bidirectional LSTM tagger (examples/cells/tagger.ts)
  * compiled with --embed and --lengths, trained for two epochs on sentence batches of a fixed slice
- * of the Brown corpus (30 documents, the last 5 held out), tags the held-out documents above the
- * most-frequent-tag baseline of the same split (by a point; by four on unseen words); and the
+ * of the Brown corpus (40 documents, the last 5 held out), tags the held-out documents above the
+ * most-frequent-tag baseline of the same split (by 1.7 points; by 6.7 on unseen words); and the
  * pieces of a long sentence count every tag once, with context on both sides.
  */
 import { describe, expect, it } from 'vitest';
@@ -42,10 +42,10 @@ describe('sentence pieces', () => {
 
 describe('a small bidirectional tagger', () => {
   it('learns to tag held-out documents well above the most-frequent-tag baseline', async () => {
-    const { docs } = loadBrown({ files: 30 });
-    const { train, test } = splitBrown(docs, 5 / 30);
+    const { docs } = loadBrown({ files: 40 });
+    const { train, test } = splitBrown(docs, 5 / 40);
     const V = 5000, B = 32, T = 24;
-    const c = traceCell(tagger, { sizes: { X: 24, S: SHAPE_CLASSES.length, F: 8, H: 24, Y: 12 }, batch: B, embed: { x: V }, lengths: true });
+    const c = traceCell(tagger, { sizes: { X: 32, S: SHAPE_CLASSES.length, F: 8, H: 32, Y: 12 }, batch: B, embed: { x: V }, lengths: true });
     const mod = await importGenerated<TaggerModule>(compileTrainer(c, { seq: T, optimizer: defaultOptimizer('adam', 0.02), clip: 5 }));
     const vocab = buildVocab(train, V);
     const trainData = encodeSentences(train, vocab), testData = encodeSentences(test, vocab);
@@ -54,9 +54,9 @@ describe('a small bidirectional tagger', () => {
     const r = report(train, test, predictTags(trainer, testData, B, T));
     console.log(`small tagger: losses ${losses.map((l) => l.toFixed(3)).join(', ')}; held-out ${(100 * r.accuracy).toFixed(2)}% vs baseline ${(100 * r.baseline).toFixed(2)}% over ${r.tokens} tokens; unseen ${(100 * r.unseen.accuracy).toFixed(1)}% vs ${(100 * r.unseen.baseline).toFixed(1)}%`);
     expect(losses[1]!).toBeLessThan(losses[0]!);
-    // deterministic (seeded init and order, float32 arithmetic): 94.46% vs 93.42% overall, 87.8% vs
-    // 83.8% on unseen words when this was written; the margins below leave room for neither to regress
-    expect(r.accuracy).toBeGreaterThan(r.baseline + 0.005);
-    expect(r.unseen.accuracy).toBeGreaterThan(r.unseen.baseline + 0.02);
+    // deterministic (seeded init and order, float32 arithmetic): 94.92% vs 93.26% overall, 83.7% vs
+    // 77.0% on unseen words when this was written; a tagger that learned less fails these margins
+    expect(r.accuracy).toBeGreaterThan(r.baseline + 0.01);
+    expect(r.unseen.accuracy).toBeGreaterThan(r.unseen.baseline + 0.04);
   }, 60_000);
 });

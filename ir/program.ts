@@ -53,6 +53,11 @@ export interface ModelInterface {
   readonly lossOn: 'every' | 'last';
   /** Elements per position that the mean loss divides by (B for cross-entropy, B·Y for MSE). */
   readonly lossElements: number;
+  /**
+   * Compiled for variable lengths: every graph takes the step mask `__mask` [len, B] after the
+   * inputs, and a window the loss weight `__weight` [len, B] after its target.
+   */
+  readonly lengths: boolean;
 }
 
 export interface WindowProgram {

@@ -25,6 +25,8 @@ export interface ModuleOptions {
   readonly embed?: Readonly<Record<string, number>>;
   readonly loss?: 'ce' | 'mse';
   readonly lossOn?: 'every' | 'last';
+  /** --lengths: batches may carry lengths [B] and targets of -100 (docs/lengths.md). */
+  readonly lengths?: boolean;
   readonly optimizer?: OptimizerKind;
   /** Default 0.1 for sgd and momentum, 0.001 for adam. */
   readonly lr?: number;
@@ -56,7 +58,7 @@ export interface CompiledModule {
 }
 
 /** Options that bind the cell, so a traced cell (already bound) cannot take them. */
-const TRACE_KEYS = ['sizes', 'batch', 'embed', 'loss', 'lossOn'] as const;
+const TRACE_KEYS = ['sizes', 'batch', 'embed', 'loss', 'lossOn', 'lengths'] as const;
 const KEYS: readonly (keyof ModuleOptions)[] = [...TRACE_KEYS, 'seq', 'truncate', 'optimizer', 'lr', 'momentum', 'clip', 'float', 'seed', 'opt', 'format', 'target', 'gpuLoops'];
 
 const isTraced = (x: unknown): x is TracedCell => typeof x === 'object' && x !== null && isCellDef((x as { def?: unknown }).def) && 'step' in x && 'head' in x;
@@ -67,6 +69,11 @@ const bad = (key: string, v: unknown, what: string) => new RnncError(`compile: o
 function oneOf<T extends string | number>(key: string, v: unknown, allowed: readonly T[]): T | undefined {
   if (v !== undefined && !allowed.includes(v as T)) throw bad(key, v, allowed.map(show).join(' or '));
   return v as T | undefined;
+}
+
+function flag(key: string, v: unknown): boolean {
+  if (v !== undefined && typeof v !== 'boolean') throw bad(key, v, 'true or false');
+  return v === true;
 }
 
 function positive(key: string, v: unknown, integer: boolean): number | undefined {
@@ -132,6 +139,7 @@ export async function compile(cell: string | CellDef | TracedCell, options: Modu
       embed: bindings('embed', o.embed),
       loss: oneOf('loss', o.loss, ['ce', 'mse'] as const),
       lossOn: oneOf('lossOn', o.lossOn, ['every', 'last'] as const),
+      lengths: flag('lengths', o.lengths),
     });
   }
   // loaded on use: code generation pulls in ts-morph, and JavaScript output the TypeScript compiler

@@ -13,7 +13,8 @@ import { RnncError } from '../ir/error.ts';
 import { inlineGraph, makeGraph, type Graph } from '../ir/graph.ts';
 import type { Node } from '../ir/node.ts';
 import type { Truncation } from '../ir/program.ts';
-import type { TracedCell } from './dsl/trace.ts';
+import { maskArgs, nextStates, targetArgs, type TracedCell } from './dsl/trace.ts';
+import { checkLayeredTruncation, layeredSequence } from './layout-layers.ts';
 
 export type { Truncation } from '../ir/program.ts';
 
@@ -76,24 +77,25 @@ export function windowsOf(seq: number, truncation: Truncation): WindowShape[] {
 
 /** The scan body: (params; states; step inputs[, target]) -> (next states; [loss_sum], [output]). */
 export function bodyGraph(c: TracedCell, opts: { loss: boolean; output: boolean; logits?: boolean }): Graph {
-  const outs: Record<string, Node> = {};
-  for (const s of c.states) outs[s.name] = c.step.outputs[s.name]!;
+  const outs: Record<string, Node> = nextStates(c);
   const target = c.head.inputs.find((n) => n.attr<string>('role') === 'target')!;
   const head = inlineGraph(c.head, { output: c.step.outputs.output! });
   if (opts.loss) outs.loss_sum = head.loss_sum!;
   if (opts.logits) outs.logits = head.logits!;
   if (opts.output) outs.output = c.step.outputs.output!;
-  const inputs = [...c.params.map((p) => p.node), ...c.states.map((s) => s.node), ...c.inputs.map((i) => i.node), ...(opts.loss ? [target] : [])];
+  const inputs = [...c.params.map((p) => p.node), ...c.states.map((s) => s.node), ...c.inputs.map((i) => i.node), ...maskArgs(c), ...(opts.loss ? targetArgs(c, target) : [])];
   return makeGraph(inputs, outs);
 }
 
 export interface WindowIO {
   readonly params: readonly Node[];
   readonly states: readonly Node[];
-  /** Each input stacked over the window's steps: [len, B, ...]. */
+  /** Each input stacked over the window's steps: [len, B, ...]; with variable lengths the mask [len, B] last. */
   readonly xs: readonly Node[];
   /** [len, B] or [len, B, Y] when the loss is on every step; [B] or [B, Y] for the last step. */
   readonly target: Node;
+  /** Variable lengths: each position's loss weight [len, B]. */
+  readonly weight?: Node;
   /** Whether this window holds the sequence's last step (where a last-step loss sits). */
   readonly isLast: boolean;
 }
@@ -107,6 +109,11 @@ export interface WindowValues {
 
 /** Lay one window out as Scans over its segments (split where the loss starts and the carry is taken). */
 export function buildWindow(c: TracedCell, w: WindowShape, io: WindowIO): WindowValues {
+  if (c.layers) {
+    // one window, the whole sequence (checkLayeredTruncation)
+    const v = layeredSequence(c, w.len, io, { loss: true, logits: false });
+    return { lossSum: v.lossSum, carry: v.final, final: v.final };
+  }
   const every = c.lossOn === 'every';
   const cuts = [...new Set([0, w.lossFrom, w.carryAt, w.len])].filter((x) => x >= 0 && x <= w.len).sort((a, b) => a - b);
   let states = [...io.states];
@@ -118,7 +125,7 @@ export function buildWindow(c: TracedCell, w: WindowShape, io: WindowIO): Window
     const lastOutput = !every && io.isLast && e === w.len;
     const body = bodyGraph(c, { loss: withLoss, output: lastOutput });
     const seg = (x: Node) => b.slice(x, 0, a, e);
-    const srcs = [...io.params, ...states, ...io.xs.map(seg), ...(withLoss ? [seg(io.target)] : [])];
+    const srcs = [...io.params, ...states, ...io.xs.map(seg), ...(withLoss ? [seg(io.target), ...(io.weight ? [seg(io.weight)] : [])] : [])];
     const scan = b.scan(body, srcs, { consts: io.params.length, carries: states.length, xs: srcs.length - io.params.length - states.length }, e - a);
     states = c.states.map((_, k) => b.proj(scan, k));
     let y = c.states.length;
@@ -141,14 +148,20 @@ export function sequenceInputs(c: TracedCell, len: number) {
   const xs = c.inputs.map((i) => b.arg(i.name, i.node.dtype, [len, ...i.node.shape], 'input'));
   const t = c.head.inputs.find((n) => n.attr<string>('role') === 'target')!;
   const target = c.lossOn === 'every' ? b.arg('target', t.dtype, [len, ...t.shape], 'target') : t;
-  return { params, states, xs, target };
+  if (!c.lengths) return { params, states, xs, target };
+  const stacked = (n: Node) => b.arg(n.attr<string>('name'), n.dtype, [len, ...n.shape], 'input');
+  return { params, states, xs: [...xs, stacked(c.lengths.mask)], target, weight: stacked(c.lengths.weight) };
 }
+
+/** A window's graph inputs in their order: parameters, states, inputs, the mask, the target, the weight. */
+export const windowInputs = (io: ReturnType<typeof sequenceInputs>): Node[] => [...io.params, ...io.states, ...io.xs, io.target, ...(io.weight ? [io.weight] : [])];
 
 /**
  * The whole sequence: windows chained with the state's gradient stopped at each boundary.
  * Outputs: `loss` (mean over all positions with a target), then the final states.
  */
 export function sequenceGraph(c: TracedCell, seq: number, trunc: Truncation): Graph {
+  checkLayeredTruncation(c, seq, trunc);
   const io = sequenceInputs(c, seq);
   const ws = windowsOf(seq, trunc);
   let states: readonly Node[] = io.states;
@@ -161,6 +174,7 @@ export function sequenceGraph(c: TracedCell, seq: number, trunc: Truncation): Gr
       states: i === 0 ? states : states.map(b.stopGradient),
       xs: io.xs.map(cut),
       target: c.lossOn === 'every' ? cut(io.target) : io.target,
+      ...(io.weight ? { weight: cut(io.weight) } : {}),
       isLast: i === ws.length - 1,
     });
     if (v.lossSum) losses.push(v.lossSum);
@@ -168,15 +182,23 @@ export function sequenceGraph(c: TracedCell, seq: number, trunc: Truncation): Gr
     final = v.final;
   });
   const positions = c.lossOn === 'every' ? seq : 1;
-  const loss = b.scale(losses.reduce((a, l) => b.add(a, l)), 1 / (positions * c.lossElements));
+  const lossSum = losses.reduce((a, l) => b.add(a, l));
+  // with variable lengths, the mean over the counted positions (each of lossElements / B elements)
+  const loss = io.weight ? b.div(lossSum, b.scale(b.sumAll(io.weight), c.lossElements / c.batch)) : b.scale(lossSum, 1 / (positions * c.lossElements));
   const outs: Record<string, Node> = { loss };
   c.states.forEach((s, k) => (outs[s.name] = final[k]!));
-  return makeGraph([...io.params, ...io.states, ...io.xs, io.target], outs);
+  return makeGraph(windowInputs(io), outs);
 }
 
 /** Inference over a sequence: logits at every step and the final states. */
 export function predictGraph(c: TracedCell, seq: number): Graph {
   const io = sequenceInputs(c, seq);
+  if (c.layers) {
+    const v = layeredSequence(c, seq, io, { loss: false, logits: true });
+    const outs: Record<string, Node> = { logits: v.logits! };
+    c.states.forEach((s, k) => (outs[s.name] = v.final[k]!));
+    return makeGraph([...io.params, ...io.states, ...io.xs], outs);
+  }
   const body = bodyGraph(c, { loss: false, output: false, logits: true });
   const scan = b.scan(body, [...io.params, ...io.states, ...io.xs], { consts: io.params.length, carries: io.states.length, xs: io.xs.length }, seq);
   const outs: Record<string, Node> = { logits: b.proj(scan, c.states.length) };

@@ -7,8 +7,9 @@ import { makeGraph, type Graph } from '../ir/graph.ts';
 import type { Node } from '../ir/node.ts';
 import type { ModelInterface, Run, TrainingProgram, Truncation, WindowProgram, WindowRun } from '../ir/program.ts';
 import type { TracedCell } from './dsl/trace.ts';
-import { buildWindow, predictGraph, sequenceInputs, windowRunsOf } from './layout.ts';
+import { buildWindow, predictGraph, sequenceInputs, windowInputs, windowRunsOf } from './layout.ts';
 import { passesAt, runPipeline } from './pipeline.ts';
+import { checkLayeredTruncation } from './layout-layers.ts';
 
 /** The narrow description of a traced cell that the back end needs (no graphs, no DSL types). */
 export function modelInterface(c: TracedCell): ModelInterface {
@@ -23,12 +24,14 @@ export function modelInterface(c: TracedCell): ModelInterface {
     loss: c.loss,
     lossOn: c.lossOn,
     lossElements: c.lossElements,
+    lengths: c.lengths !== undefined,
   };
 }
 
 export function planTraining(c: TracedCell, seq: number, truncation: Truncation, level: 0 | 1 = 1): TrainingProgram {
   const list = passesAt(level);
   const every = c.lossOn === 'every';
+  checkLayeredTruncation(c, seq, truncation);
   const ws = windowRunsOf(seq, truncation);
   const byShape = new Map<string, WindowProgram>();
   const sequence: WindowRun[] = [];
@@ -43,7 +46,7 @@ export function planTraining(c: TracedCell, seq: number, truncation: Truncation,
       const outs: Record<string, Node> = {};
       c.states.forEach((s, k) => (outs[`carry_${s.name}`] = v.carry[k]!));
       if (v.lossSum) outs.loss_sum = v.lossSum;
-      const graph = runPipeline(makeGraph([...io.params, ...io.states, ...io.xs, io.target], outs), { loss: v.lossSum ? 'loss_sum' : null, wrt: c.params.map((p) => p.name) }, undefined, list);
+      const graph = runPipeline(makeGraph(windowInputs(io), outs), { loss: v.lossSum ? 'loss_sum' : null, wrt: c.params.map((p) => p.name) }, undefined, list);
       win = { fn: `window${byShape.size}`, len: w.len, graph, hasLoss: v.lossSum !== null };
       byShape.set(key, win);
     }

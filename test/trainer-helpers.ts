@@ -16,6 +16,8 @@ export type FloatArray = Float32Array | Float64Array;
 export interface GenBatch {
   inputs: Record<string, FloatArray | Int32Array>;
   targets: FloatArray | Int32Array;
+  /** Variable lengths only. */
+  lengths?: Int32Array;
 }
 
 export interface GenTrainer {
@@ -25,7 +27,7 @@ export interface GenTrainer {
   hyper: { lr: number; momentum: number; beta1: number; beta2: number; eps: number; clip: number | null };
   lossAndGrad(batch: GenBatch): number;
   step(batch: GenBatch): number;
-  predict(inputs: Record<string, FloatArray | Int32Array>, out?: FloatArray): FloatArray;
+  predict(inputs: Record<string, FloatArray | Int32Array>, out?: FloatArray, lengths?: Int32Array): FloatArray;
   resetState(): void;
   saveParams(): string;
   loadParams(json: string): void;

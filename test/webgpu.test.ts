@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import elman from '../examples/cells/elman.ts';
 import gru from '../examples/cells/gru.ts';
 import lstm from '../examples/cells/lstm.ts';
+import bilstm from '../examples/cells/bilstm.ts';
 import mgu from '../examples/cells/mgu.ts';
 import { persistentLoop } from '../codegen/wgsl/persistent.ts';
 import type { Loop } from '../codegen/schedule/types.ts';
@@ -51,6 +52,7 @@ const cases: readonly (readonly [string, TracedCell, CompileOptions])[] = [
   ['a custom cell, momentum', traceCell(custom, { batch: B }), { seq: 4, optimizer: defaultOptimizer('momentum', 0.1) }],
   ['lstm on embedded tokens, Adam', t(lstm, { embed: { x: 7 } }), { seq: 4, optimizer: defaultOptimizer('adam', 0.02) }],
   ['elman, MSE on the last step, SGD, clip', traceCell(mseLast, { sizes, batch: B }), { seq: 4, optimizer: defaultOptimizer('sgd', 0.1), clip: 0.2 }],
+  ['a 2-layer bidirectional LSTM, Adam', traceCell(bilstm, { sizes: { X: 3, H: 4, Y: 3 }, batch: B }), { seq: 4, optimizer: defaultOptimizer('adam', 0.01) }],
 ];
 
 let device: GPUDevice;
@@ -160,6 +162,13 @@ describe('failures leave the trainer as it was', () => {
     expect(ts.params).toEqual(await trainer.readParams());
     await trainer.loadParams(ts.saveParams());
     expect(await trainer.readParams()).toEqual(ts.params);
+  });
+});
+
+describe('what the WebGPU target refuses', () => {
+  it('variable lengths, and float64, each with one line', async () => {
+    await expect(compileGpu(traceCell(lstm, { sizes, batch: B, lengths: true }), { seq: 3 })).rejects.toThrow(/^--target webgpu: variable lengths \(--lengths\) are not built for the WebGPU target yet/);
+    await expect(compileGpu(traceCell(lstm, { sizes, batch: B }), { seq: 3, float: 'f64' })).rejects.toThrow(/^--target webgpu: WebGPU computes in float32/);
   });
 });
 

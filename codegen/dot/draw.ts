@@ -41,7 +41,7 @@ interface Cluster {
  */
 export function drawDot(x: Expanded, opts: DrawOptions): string {
   const drawnWindows = new Set(x.nodes.map((n) => n.step?.window));
-  const windows = x.windows.filter((w) => drawnWindows.has(w)).sort((a, b) => a.start - b.start || a.seq - b.seq);
+  const windows = x.windows.filter((w) => drawnWindows.has(w)).sort((a, b) => a.start - b.start || (a.label ?? '').localeCompare(b.label ?? '') || a.seq - b.seq);
   const windowIndex = new Map<Window, number>(windows.map((w, i) => [w, i]));
   const clusters = stepClusters(x.nodes, windowIndex);
   const collapse = opts.detail === 'step';
@@ -156,7 +156,8 @@ export function drawDot(x: Expanded, opts: DrawOptions): string {
       if (!windowBoxes) mine.forEach(drawBand);
       else {
         w.block(`subgraph cluster_w${windowIndex.get(win)}`, () => {
-          w.set('label', windows.length === 1 ? `steps ${win.start}-${win.end - 1}` : `window ${windowIndex.get(win)}: steps ${win.start}-${win.end - 1} (gradients stay inside)`);
+          const steps = `steps ${win.start}-${win.end - 1}`;
+          w.set('label', win.label !== undefined ? `${win.label}: ${steps}` : windows.length === 1 ? steps : `window ${windowIndex.get(win)}: ${steps} (gradients stay inside)`);
           w.set('style', 'dashed,rounded');
           w.set('color', '#5d6d7e');
           w.set('fontcolor', '#2c3e50');

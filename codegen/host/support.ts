@@ -6,6 +6,7 @@
 import { CodeBlockWriter, type Project } from 'ts-morph';
 import type { ModelInterface } from '../../ir/program.ts';
 import { writeOrthogonal, writeRandom } from './runtime.ts';
+import { writeLengthsSupport } from './lengths.ts';
 import type { TrainerConfig } from './trainer.ts';
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
@@ -64,9 +65,13 @@ export function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: Mod
     const perStep = c.target.kind === 'class' ? [B] : [B, ...c.target.shape];
     const shape = every ? [T, ...perStep] : perStep;
     const len = shape.reduce((a, b) => a * b, 1);
-    checkArray('targets', 'batch.targets', c.target.kind === 'class' ? 'class' : 'dense', len, shape, c.target.classes);
+    // with variable lengths a class target may be -100: no label at that position
+    if (c.lengths && c.target.kind === 'class') w.writeLine('checkIgnorableTargets(batch.targets);');
+    else checkArray('targets', 'batch.targets', c.target.kind === 'class' ? 'class' : 'dense', len, shape, c.target.classes);
+    if (c.lengths) w.writeLine("checkLengths(batch.lengths, 'lengths');");
   });
   w.blankLine();
+  if (c.lengths) writeLengthsSupport(w, c, T);
   // lossAndGrad and predict change the state: a non-finite input is refused before it can (step
   // instead rolls back everything when a window's loss or gradient is not finite)
   const dense = c.inputs.filter((i) => i.kind === 'dense');

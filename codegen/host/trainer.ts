@@ -14,6 +14,7 @@ import { planMemory } from '../schedule/memory.ts';
 import type { Target } from './target.ts';
 import { writeInit } from './runtime.ts';
 import { writeSupport } from './support.ts';
+import { writeLengthsState } from './lengths.ts';
 
 export interface TrainerConfig {
   readonly float: 'f32' | 'f64';
@@ -92,6 +93,8 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
     lossOn: c.lossOn,
     opt: program.level,
     inputs: inputsSpec,
+    // compiled with --lengths: a batch may carry lengths [B] and class targets of -100
+    ...(c.lengths ? { lengths: { dtype: 'i32', shape: [B], ignoreIndex: -100 } } : {}),
     target: c.target.kind === 'class' ? { dtype: 'i32', shape: targetShape, classes: c.target.classes } : { ...dense, shape: targetShape },
     params: Object.fromEntries(params.map((p) => [p.name, p.shape])),
     state: Object.fromEntries(states.map((s) => [s.name, s.shape])),
@@ -111,7 +114,8 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
   const floatT = F;
   const denseT = cfg.float === 'f32' ? 'Float32Array' : 'Float32Array | Float64Array';
   sf.addTypeAlias({ isExported: true, name: 'Inputs', type: `{ ${c.inputs.map((i) => `${i.name}: ${i.kind === 'tokens' ? 'Int32Array' : denseT}`).join('; ')} }` });
-  sf.addInterface({ isExported: true, name: 'Batch', properties: [{ name: 'inputs', type: 'Inputs' }, { name: 'targets', type: c.target.kind === 'class' ? 'Int32Array' : denseT }] });
+  const lengthsProp = c.lengths ? [{ name: 'lengths', type: 'Int32Array', hasQuestionToken: true, docs: [`Each sequence's length [B], 1..${T}; steps at or past it change nothing and count no loss (default: all ${T}).`] }] : [];
+  sf.addInterface({ isExported: true, name: 'Batch', properties: [{ name: 'inputs', type: 'Inputs' }, { name: 'targets', type: c.target.kind === 'class' ? 'Int32Array' : denseT }, ...lengthsProp] });
   sf.addInterface({ isExported: true, name: 'TrainerOptions', properties: [
     { name: 'seed', type: 'number', hasQuestionToken: true },
     { name: 'lr', type: 'number', hasQuestionToken: true },
@@ -130,7 +134,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
     { name: 'step', type: '(batch: Batch) => number', docs: ['lossAndGrad, then clipping and an update per truncation window; returns the mean loss.'] },
     {
       name: 'predict',
-      type: `(inputs: Inputs, out?: ${floatT}) => ${floatT}`,
+      type: `(inputs: Inputs, out?: ${floatT}${c.lengths ? ', lengths?: Int32Array' : ''}) => ${floatT}`,
       docs: [
         `Logits [T, B, ${Y}] = [${T}, ${B}, ${Y}] for every step, from and advancing the state. Returns a fresh ${floatT} each call, or, given \`out\` (a ${floatT} of ${T * B * Y} values), writes the logits into it and returns it: an inference loop then allocates nothing.`,
       ],
@@ -168,6 +172,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       w.writeLine(`// the schedule's buffers: scratch in one arena (${target.name} target)`);
       target.declareBuffers(w, schedule, memory);
       w.blankLine();
+      if (c.lengths) writeLengthsState(w, c, T, F), w.blankLine();
       for (const fn of schedule.functions) {
         const len = program.windows.find((x) => x.fn === fn.name)?.len;
         const chunk = program.inference.find((x) => x.fn === fn.name)?.len;
@@ -183,7 +188,11 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       w.write('function bind(batch: Batch): void').block(() => {
         w.writeLine('checkBatch(batch);');
         c.inputs.forEach((i) => w.writeLine(`in_${i.name} = batch.inputs.${i.name};`));
-        w.writeLine('in_target = batch.targets;');
+        if (c.lengths) {
+          w.writeLine(`fillLengths(batch.lengths, batch.targets);`);
+          w.writeLine(`if (counted(0, ${T}) === 0) throw new RangeError('batch: no position is counted (every target is -100 or past the end of its sequence); nothing changed');`);
+        }
+        w.writeLine(c.lengths && c.target.kind === 'class' ? 'in_target = targetIds;' : 'in_target = batch.targets;');
       });
       w.blankLine();
       // the windows of a sequence as runs of the same function at evenly spaced starts: one loop
@@ -202,7 +211,9 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
         w.writeLine(`checkFinite(batch.inputs${c.target.kind === 'dense' ? ', batch.targets' : ''});`);
         w.writeLine('G.fill(0);');
         w.writeLine('let total = 0;');
-        const inv = 1 / (totalPositions * c.lossElements);
+        // the mean over every position, or over the counted ones (variable lengths)
+        if (c.lengths) w.writeLine(`const inv = 1 / counted(0, ${T});`);
+        const inv = c.lengths ? 'inv' : String(1 / (totalPositions * c.lossElements));
         for (const r of runs) forRun(r, (start) => w.writeLine(r.positions === 0 ? `${r.fn}(${start}, 0);` : `total += ${r.fn}(${start}, ${inv});`));
         w.writeLine(`return total * ${inv};`);
       });
@@ -214,18 +225,26 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
         for (const r of runs) {
           forRun(r, (start, index) => {
             if (r.positions === 0) return void w.writeLine(`${r.fn}(${start}, 0); // no loss in this window: it only carries the state on`);
-            w.writeLine('G.fill(0);');
-            w.writeLine(`const loss = ${r.fn}(${start}, ${1 / (r.positions * c.lossElements)});`);
-            const where = `${index}, ${start}, ${r.len}`;
-            w.writeLine(`if (!Number.isFinite(loss)) rollback(\`loss (\${loss})\`, ${where});`);
-            w.writeLine(`if (!allFinite(G)) rollback('gradient', ${where});`);
-            w.writeLine('clip();');
-            w.writeLine('update();');
-            w.writeLine(`if (!allFinite(P)) rollback('parameter after the update', ${where}, ' (the learning rate may be too large)');`);
-            w.writeLine('total += loss;');
+            const update = () => {
+              w.writeLine('G.fill(0);');
+              w.writeLine(`const loss = ${r.fn}(${start}, ${c.lengths ? '1 / counts' : 1 / (r.positions * c.lossElements)});`);
+              const where = `${index}, ${start}, ${r.len}`;
+              w.writeLine(`if (!Number.isFinite(loss)) rollback(\`loss (\${loss})\`, ${where});`);
+              w.writeLine(`if (!allFinite(G)) rollback('gradient', ${where});`);
+              w.writeLine('clip();');
+              w.writeLine('update();');
+              w.writeLine(`if (!allFinite(P)) rollback('parameter after the update', ${where}, ' (the learning rate may be too large)');`);
+              w.writeLine('total += loss;');
+            };
+            if (!c.lengths) return update();
+            // the mean over the window's counted positions; a window with none (every sequence
+            // ended before it, or every target ignored) only carries the state on
+            w.writeLine(`const counts = counted(${start} + ${r.len - r.positions}, ${start} + ${r.len});`);
+            w.write(`if (counts === 0) ${r.fn}(${start}, 0);`).newLine();
+            w.write('else').block(update);
           }, r.positions > 0);
         }
-        w.writeLine(`return total * ${1 / (totalPositions * c.lossElements)};`);
+        w.writeLine(c.lengths ? `return total / counted(0, ${T});` : `return total * ${1 / (totalPositions * c.lossElements)};`);
       });
       w.blankLine();
       w.write("function rollback(what: string, index: number, start: number, len: number, hint = ''): never").block(() => {
@@ -237,8 +256,9 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       w.blankLine();
       const nLogits = T * B * Y, logitsShape = `[${T}, ${B}, ${Y}]`;
       w.writeLine(`/** Logits ${logitsShape} (T, B, Y): a fresh array, or written into \`out\` and returned (no allocation). */`);
-      w.write(`function predict(inputs: Inputs, out?: ${F}): ${F}`).block(() => {
+      w.write(`function predict(inputs: Inputs, out?: ${F}${c.lengths ? ', lengths?: Int32Array' : ''}): ${F}`).block(() => {
         w.writeLine('checkInputs(inputs);');
+        if (c.lengths) w.writeLine("checkLengths(lengths, 'predict: lengths');");
         w.writeLine('checkFinite(inputs);');
         // checked before the forward pass: a bad \`out\` leaves the state as it was
         w.write('if (out !== undefined)').block(() => {
@@ -246,6 +266,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
           w.writeLine(`if (out.length !== ${nLogits}) throw new RangeError(\`predict: out has \${out.length} values, expected ${nLogits} ${logitsShape}\`);`);
         });
         c.inputs.forEach((i) => w.writeLine(`in_${i.name} = inputs.${i.name};`));
+        if (c.lengths) w.writeLine('fillLengths(lengths, null);');
         const chunks = schedule.inferenceSequence;
         if (chunks.length === 1 && chunks[0]!.count === 1) {
           w.writeLine('forward(0);');

@@ -34,6 +34,7 @@ export function formatExpr(e: Expr): string {
       return `onehot(${fmtAccess(e.index)} == ${cls})`;
     }
     default:
+      if ('c' in e) return `${e.op}(${formatExpr(e.c)}, ${formatExpr(e.a)}, ${formatExpr(e.b)})`;
       return 'b' in e ? `${e.op}(${formatExpr(e.a)}, ${formatExpr(e.b)})` : `${e.op}(${formatExpr(e.a)})`;
   }
 }

@@ -6,7 +6,7 @@
  * a target turns items into code and decides nothing. docs/schedule.md describes it.
  */
 import type { DType } from '../../ir/node.ts';
-import type { BinaryOp, UnaryOp } from '../../ir/op.ts';
+import type { BinaryOp, TernaryOp, UnaryOp } from '../../ir/op.ts';
 import type { Run, WindowRun } from '../../ir/program.ts';
 
 /** c + Σ k·v over the function's integer variables: `start` (a window's first step), `t0`, `t1`… (loop steps). */
@@ -61,7 +61,9 @@ export type Expr =
   /** 1 where the class id loaded by `index` equals the coordinate `cls` (an affine map of the iteration), else 0. */
   | { readonly op: 'onehot'; readonly index: Access; readonly cls: { readonly off: number; readonly strides: readonly number[] } }
   | { readonly op: UnaryOp; readonly a: Expr }
-  | { readonly op: BinaryOp; readonly a: Expr; readonly b: Expr };
+  | { readonly op: BinaryOp; readonly a: Expr; readonly b: Expr }
+  /** `a` where `c` > 0, else `b`. */
+  | { readonly op: TernaryOp; readonly c: Expr; readonly a: Expr; readonly b: Expr };
 
 /**
  * One loop nest over `shape` that computes `locals` in order and then performs `stores`, per

@@ -37,6 +37,7 @@ export interface WebGpuOptions {
 
 export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConfig, options: WebGpuOptions = {}): string {
   if (cfg.float !== 'f32') throw new RnncError('--target webgpu: WebGPU computes in float32; leave out --float f64');
+  if (program.model.lengths) throw new RnncError('--target webgpu: variable lengths (--lengths) are not built for the WebGPU target yet; compile for the TS target, or pad to full length');
   const c = program.model;
   const B = c.batch, T = program.seq;
   const schedule = buildSchedule(program);

@@ -5,7 +5,7 @@
  * batch of rows times a few hundred columns) a kernel is bound by its dispatch, not its
  * arithmetic; docs/webgpu.md has the figures. A missing kind is a type error.
  */
-import type { BinaryOp, UnaryOp } from '../../ir/op.ts';
+import type { BinaryOp, TernaryOp, UnaryOp } from '../../ir/op.ts';
 import type { Access, ElementwiseKernel, Expr, Kernel, KernelKind, View } from '../schedule/types.ts';
 import { f32, ShaderBuilder, type GpuKernel, type Placement } from './shader.ts';
 
@@ -28,6 +28,11 @@ const binary: Record<BinaryOp, (a: string, b: string) => string> = {
   mul: (a, b) => `(${a} * ${b})`,
   div: (a, b) => `(${a} / ${b})`,
   sqerr: (a, b) => `((${a} - ${b}) * (${a} - ${b}))`,
+};
+
+const ternary: Record<TernaryOp, (c: string, a: string, b: string) => string> = {
+  // a where cond > 0, else b (ir/ops: where)
+  where: (c, a, b) => `select(${b}, ${a}, ${c} > 0.0f)`,
 };
 
 /** Coordinates of flat index `i` in `shape`, as `let` lines naming c0, c1, …. */
@@ -57,6 +62,7 @@ export function elementwiseBody(s: ShaderBuilder, k: ElementwiseKernel): string 
       case 'onehot':
         return `select(0.0f, 1.0f, ${load(e.index)} == ${[String(e.cls.off), strided(e.cls.strides)].join(' + ')})`;
       default:
+        if ('c' in e) return ternary[e.op](expr(e.c), expr(e.a), expr(e.b));
         return 'b' in e ? binary[e.op](expr(e.a), expr(e.b)) : unary[e.op](expr(e.a), s);
     }
   };

@@ -33,6 +33,7 @@ function accessesOf(k: ElementwiseKernel): { access: Access; write: boolean }[] 
     if (e.op === 'load') out.push({ access: e.access, write: false });
     else if (e.op === 'onehot') out.push({ access: e.index, write: false });
     else if ('a' in e) {
+      if ('c' in e) visit(e.c);
       visit(e.a);
       if ('b' in e) visit(e.b);
     }

@@ -23,6 +23,7 @@ export const cellOptions: Options = {
   embed: { type: 'string', multiple: true },
   'loss-on': { type: 'string' },
   loss: { type: 'string' },
+  lengths: { type: 'boolean' },
 };
 
 export const cellOptionsHelp = `  -s, --size NAME=N     bind a size declared by the cell (repeatable), e.g. --size H=128
@@ -32,7 +33,10 @@ export const cellOptionsHelp = `  -s, --size NAME=N     bind a size declared by 
       --embed NAME=V    feed the dense input NAME from token ids through an 'embedding' [V, X] table
                         (repeatable, one input each)
       --loss KIND       'ce' (softmax cross-entropy against class ids) or 'mse' (default from the cell)
-      --loss-on WHERE   'every' step (default from the cell) or the 'last' step only`;
+      --loss-on WHERE   'every' step (default from the cell) or the 'last' step only
+      --lengths         variable lengths: a batch may carry lengths [B] and targets of -100 (ignored);
+                        a sequence's state is held past its end, and the loss is the mean over the
+                        counted positions (PyTorch's pack_padded_sequence + ignore_index)`;
 
 export function positiveInt(name: string, raw: unknown, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -87,7 +91,7 @@ export async function loadJob(values: Values, positionals: string[], defaults: {
   const batch = positiveInt('batch', values.batch, defaults.batch);
   const seq = positiveInt('seq', values.seq, defaults.seq);
   const truncation = truncationOf(values, seq);
-  const cell = traceCell(await loadCell(file), { loss, sizes, batch, lossOn, embed });
+  const cell = traceCell(await loadCell(file), { loss, sizes, batch, lossOn, embed, ...(values.lengths ? { lengths: true } : {}) });
   return { file, cell, seq, truncation };
 }
 

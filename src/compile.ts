@@ -1,6 +1,8 @@
 /** The library entry for compiling: traced cell + options -> generated module source. */
 import { generateTrainer, type TrainerConfig } from '../codegen/host/trainer.ts';
 import { tsTarget } from '../codegen/ts/target.ts';
+import { wasmTarget } from '../codegen/wasm/target.ts';
+import { RnncError } from '../ir/error.ts';
 import { defaultOptimizer, type OptimizerSpec } from '../codegen/host/runtime.ts';
 
 export { defaultOptimizer };
@@ -12,6 +14,8 @@ export interface CompileOptions {
   readonly seq: number;
   readonly truncation?: Truncation;
   readonly float?: 'f32' | 'f64';
+  /** 'ts' (default): kernels as plain loops; 'wasm': the products as WebAssembly SIMD (float32 only). */
+  readonly target?: 'ts' | 'wasm';
   readonly optimizer?: OptimizerSpec;
   readonly clip?: number | null;
   readonly seed?: number;
@@ -26,5 +30,7 @@ export function compileTrainer(cell: TracedCell, opts: CompileOptions): string {
     clip: opts.clip ?? null,
     seed: opts.seed ?? 1,
   };
-  return generateTrainer(planTraining(cell, opts.seq, opts.truncation ?? { k1: opts.seq, k2: opts.seq }, opts.opt ?? 1), cfg, tsTarget(cfg.float));
+  if (opts.target === 'wasm' && cfg.float === 'f64') throw new RnncError('--target wasm computes in float32 only: use --float f32, or --target ts for float64');
+  const target = opts.target === 'wasm' ? wasmTarget() : tsTarget(cfg.float);
+  return generateTrainer(planTraining(cell, opts.seq, opts.truncation ?? { k1: opts.seq, k2: opts.seq }, opts.opt ?? 1), cfg, target);
 }

@@ -39,6 +39,8 @@ export interface ModuleOptions {
   readonly opt?: 0 | 1;
   /** 'ts' (default): a TypeScript module; 'js': a JavaScript module and its declarations. */
   readonly format?: 'ts' | 'js';
+  /** --target: 'ts' (default) kernels as plain loops; 'wasm' the products as WebAssembly SIMD (float32 only). */
+  readonly target?: 'ts' | 'wasm';
 }
 
 export interface CompiledModule {
@@ -53,7 +55,7 @@ export interface CompiledModule {
 
 /** Options that bind the cell, so a traced cell (already bound) cannot take them. */
 const TRACE_KEYS = ['sizes', 'batch', 'embed', 'loss', 'lossOn'] as const;
-const KEYS: readonly (keyof ModuleOptions)[] = [...TRACE_KEYS, 'seq', 'truncate', 'optimizer', 'lr', 'momentum', 'clip', 'float', 'seed', 'opt', 'format'];
+const KEYS: readonly (keyof ModuleOptions)[] = [...TRACE_KEYS, 'seq', 'truncate', 'optimizer', 'lr', 'momentum', 'clip', 'float', 'seed', 'opt', 'format', 'target'];
 
 const isTraced = (x: unknown): x is TracedCell => typeof x === 'object' && x !== null && isCellDef((x as { def?: unknown }).def) && 'step' in x && 'head' in x;
 
@@ -94,6 +96,8 @@ export async function compile(cell: string | CellDef | TracedCell, options: Modu
   const float = oneOf('float', o.float, ['f32', 'f64'] as const) ?? 'f32';
   const seed = positive('seed', o.seed, true) ?? 1;
   const opt = oneOf('opt', o.opt, [0, 1] as const) ?? 1;
+  const target = oneOf('target', o.target, ['ts', 'wasm'] as const) ?? 'ts';
+  if (target === 'wasm' && float === 'f64') throw new RnncError("compile: option 'target' 'wasm' computes in float32 only: use float 'f32', or target 'ts' for float64");
 
   let traced: TracedCell;
   if (isTraced(cell)) {
@@ -113,7 +117,7 @@ export async function compile(cell: string | CellDef | TracedCell, options: Modu
   }
   // loaded on use: code generation pulls in ts-morph, and JavaScript output the TypeScript compiler
   const { compileTrainer } = await import('./compile.ts');
-  const source = compileTrainer(traced, { seq, truncation: parseTruncation(truncate, seq), optimizer: { ...optimizer, momentum }, clip, float, seed, opt });
+  const source = compileTrainer(traced, { seq, truncation: parseTruncation(truncate, seq), optimizer: { ...optimizer, momentum }, clip, float, seed, opt, target });
   const info = { cell: traced.def.name, batch: traced.batch, seq };
   if (format === 'ts') return { code: source, ...info };
   const { emitJavaScript } = await import('./emit-js.ts');

@@ -67,9 +67,12 @@ A .ts or .js module is an ES module only in a package whose package.json says "t
 elsewhere rnnc says so and suggests .mts or .mjs, which are ES modules anywhere.
 
   -o, --out FILE        the module to write (.ts, .mts, .js or .mjs)
+      --target NAME     ts (default): every kernel as plain loops over typed arrays (f32 or f64);
+                        wasm: the products as WebAssembly SIMD kernels embedded in the module
+                        (float32 only; docs/wasm.md)
 ${cellOptionsHelp.replace('%BATCH%', '32').replace('%SEQ%', '32')}
 ${optimizerHelp}`,
-  options: { ...cellOptions, ...optimizerOptions, out: { type: 'string', short: 'o' } },
+  options: { ...cellOptions, ...optimizerOptions, target: { type: 'string' }, out: { type: 'string', short: 'o' } },
   async run(values, positionals) {
     if (typeof values.out !== 'string') throw new RnncError('missing -o <trainer.ts>');
     const out = values.out;
@@ -82,6 +85,9 @@ ${optimizerHelp}`,
     if (positionals.length !== 1) throw new RnncError(`expects one cell file, got ${positionals.length ? positionals.join(' ') : 'none'}`);
     for (const f of dtsFile === undefined ? [out] : [out, dtsFile]) checkNotInput(f, positionals);
     const { optimizer, ...rest } = optimizerFrom(values);
+    const target = (values.target as string | undefined) ?? 'ts';
+    if (target !== 'ts' && target !== 'wasm') throw new RnncError(`--target: '${target}' must be ts or wasm`);
+    if (target === 'wasm' && rest.float === 'f64') throw new RnncError('--target wasm computes in float32 only: drop --float f64, or use --target ts for float64');
     const lossOn = values['loss-on'] as string | undefined;
     if (lossOn !== undefined && lossOn !== 'every' && lossOn !== 'last') throw new RnncError(`--loss-on: '${lossOn}' must be 'every' or 'last'`);
     const loss = values.loss as string | undefined;
@@ -102,6 +108,7 @@ ${optimizerHelp}`,
       lr: optimizer.lr,
       momentum: optimizer.momentum,
       ...rest,
+      target,
       format,
     });
     writeAtomicAll(dtsFile === undefined || m.dts === undefined ? [{ file: out, data: m.code }] : [{ file: out, data: m.code }, { file: dtsFile, data: m.dts }]);

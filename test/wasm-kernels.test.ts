@@ -24,6 +24,15 @@ import { traceCell } from '../src/dsl/trace.ts';
 import { importGenerated } from '../src/run-module.ts';
 import { compileAndLoad, TEST_TARGET, type GenModule } from './trainer-helpers.ts';
 
+/** The parts of the WebAssembly API used here (the project's lib has no DOM, and @types/node does not declare it). */
+interface WasmApi {
+  Module: { new (bytes: Uint8Array): object; imports(m: object): { name: string; kind: string }[]; exports(m: object): { name: string; kind: string }[] };
+  Instance: new (m: object, imports: object) => { exports: Record<string, unknown> };
+  validate(bytes: Uint8Array): boolean;
+}
+const WebAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+type Kernel = (a: number, b: number, c: number) => void;
+
 /** Seeded values in [-1, 1). */
 function seeded(seed: number): () => number {
   let s = seed;
@@ -76,9 +85,9 @@ SHAPES.push({ m: 32, n: 512, k: 128 }, { m: 3, n: 4096, k: 33 }, { m: 1, n: 256,
 function runWasm(s: MatmulShape, fma: boolean, F: Float32Array, a: number, b: number, c: number): Float32Array {
   const bytes = encodeModule([matmulFunction(s, fma)], Math.ceil((F.length * 4) / 65536));
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-  const mem = new Float32Array((inst.exports.memory as WebAssembly.Memory).buffer, 0, F.length);
+  const mem = new Float32Array((inst.exports.memory as { buffer: ArrayBuffer }).buffer, 0, F.length);
   mem.set(F);
-  (inst.exports[matmulName(s)] as (a: number, b: number, c: number) => void)(4 * a, 4 * b, 4 * c);
+  (inst.exports[matmulName(s)] as Kernel)(4 * a, 4 * b, 4 * c);
   return mem;
 }
 

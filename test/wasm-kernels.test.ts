@@ -16,7 +16,8 @@ import lstm from '../examples/cells/lstm.ts';
 import { constant } from '../codegen/schedule/affine.ts';
 import type { MatmulKernel } from '../codegen/schedule/types.ts';
 import { kernels } from '../codegen/ts/kernels.ts';
-import { encodeModule } from '../codegen/wasm/encode.ts';
+import { I32, V128, encodeModule, op, type Bytes } from '../codegen/wasm/encode.ts';
+import { expV, sigmoidV, tanhV } from '../codegen/wasm/math.ts';
 import { matmulFunction, matmulName, tileOf, type MatmulShape } from '../codegen/wasm/matmul.ts';
 import { compileTrainer } from '../src/compile.ts';
 import { compile } from '../src/compile-module.ts';
@@ -136,6 +137,58 @@ describe('wasm products against the TS kernels', () => {
   });
 });
 
+/**
+ * exp, tanh and sigmoid of math.ts over every float32 in a range (a dense sample of them), against
+ * Math's double results rounded to float32: the largest error in units of the last place (ulp of
+ * the correctly rounded result), and the largest absolute error. docs/wasm.md quotes these.
+ */
+function mathErrors(f: (x: Bytes, t: { v128(): number }) => Bytes, exact: (x: number) => number, lo: number, hi: number, n: number): { ulp: number; abs: number } {
+  let next = 3;
+  const fn = { name: 'f', params: [I32, I32], locals: [] as (typeof I32 | typeof V128)[], body: [] as Bytes };
+  const temps = { v128: () => (fn.locals.push(V128), next++) };
+  // for (p = 0; p != n·4; p += 16) out[p] = f(in[p])
+  fn.locals.push(I32); // local 2: p
+  const body = [...op.localGet(1), ...op.localGet(2), ...op.i32Add, ...f([...op.localGet(0), ...op.localGet(2), ...op.i32Add, ...op.v128Load()], temps), ...op.v128Store()];
+  fn.body = op.loop([...body, ...op.localGet(2), ...op.i32Const(16), ...op.i32Add, ...op.localTee(2), ...op.i32Const(4 * n), ...op.i32Ne, ...op.brIf(0)]);
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(encodeModule([fn], Math.ceil((8 * n) / 65536))), {});
+  const mem = (inst.exports.memory as { buffer: ArrayBuffer }).buffer;
+  const x = new Float32Array(mem, 0, n), y = new Float32Array(mem, 4 * n, n);
+  for (let i = 0; i < n; i++) x[i] = lo + ((hi - lo) * i) / (n - 1);
+  (inst.exports.f as (a: number, b: number) => void)(0, 4 * n);
+  let ulp = 0, abs = 0;
+  for (let i = 0; i < n; i++) {
+    const want = Math.fround(exact(x[i]!));
+    const spacing = Math.max(Math.abs(Math.fround(want * (1 + 2 ** -23)) - want), 2 ** -149);
+    ulp = Math.max(ulp, Math.abs(y[i]! - want) / spacing);
+    abs = Math.max(abs, Math.abs(y[i]! - exact(x[i]!)));
+  }
+  return { ulp, abs };
+}
+
+describe('exp, tanh and sigmoid in wasm', () => {
+  const N = 1 << 18;
+  it('exp: within 2 ulp on [-87, 88]', () => {
+    const e = mathErrors(expV, Math.exp, -87, 88, N);
+    // eslint-disable-next-line no-console
+    console.log(`wasm exp: ${e.ulp.toFixed(2)} ulp`);
+    expect(e.ulp).toBeLessThanOrEqual(2);
+  });
+  it('tanh: within 2 ulp on [-10, 10], within 1e-7 absolute near 0', () => {
+    const e = mathErrors(tanhV, Math.tanh, -10, 10, N), near = mathErrors(tanhV, Math.tanh, -1e-3, 1e-3, 4096);
+    // eslint-disable-next-line no-console
+    console.log(`wasm tanh: ${e.ulp.toFixed(2)} ulp on [-10, 10], ${near.ulp.toFixed(2)} ulp on [-1e-3, 1e-3]`);
+    expect(e.ulp).toBeLessThanOrEqual(2);
+    expect(near.ulp).toBeLessThanOrEqual(2);
+  });
+  it('sigmoid: within 1e-7 absolute on [-20, 20] (2^-23: one ulp of 1)', () => {
+    const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+    const e = mathErrors(sigmoidV, sigmoid, -20, 20, N);
+    // eslint-disable-next-line no-console
+    console.log(`wasm sigmoid: ${e.abs.toExponential(2)} absolute, ${e.ulp.toFixed(2)} ulp on [-20, 20]`);
+    expect(e.abs).toBeLessThan(1.2e-7);
+  });
+});
+
 describe('the wasm target: module and memory', () => {
   const c = traceCell(lstm, { sizes: { X: 3, H: 5, Y: 4 }, batch: 2 });
   const batch = () => {
@@ -153,7 +206,7 @@ describe('the wasm target: module and memory', () => {
       expect(WebAssembly.Module.imports(mod), `${name} imports`).toEqual([]);
       const exports = WebAssembly.Module.exports(mod);
       expect(exports.filter((e) => e.kind === 'memory').map((e) => e.name)).toEqual(['memory']);
-      expect(exports.filter((e) => e.kind === 'function').every((e) => /^mm_\d+_\d+_\d+$/.test(e.name))).toBe(true);
+      expect(exports.filter((e) => e.kind === 'function').every((e) => /^(mm_\d+_\d+_\d+|ew\d+)$/.test(e.name))).toBe(true);
     }
     const mod = await importGenerated<GenModule>(source);
     const t = mod.createTrainer();

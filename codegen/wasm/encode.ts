@@ -73,6 +73,7 @@ export const op = {
   v128Load32Splat: (offset = 0): Bytes => simd(0x09, ...memarg(offset, 2)),
   v128Load32Zero: (offset = 0): Bytes => simd(0x5c, ...memarg(offset, 2)),
   v128Const: (lanes: readonly number[]): Bytes => simd(0x0c, ...new Uint8Array(new Float32Array(lanes).buffer)),
+  v128ConstI32: (lanes: readonly number[]): Bytes => simd(0x0c, ...new Uint8Array(new Int32Array(lanes).buffer)),
   i8x16Shuffle: (lanes: readonly number[]): Bytes => simd(0x0d, ...lanes),
   f32x4Splat: simd(0x13),
   f32x4ExtractLane: (lane: number): Bytes => simd(0x1f, lane),
@@ -81,6 +82,21 @@ export const op = {
   f32x4Mul: simd(0xe6),
   f32x4Div: simd(0xe7),
   f32x4Sqrt: simd(0xe3),
+  f32x4Neg: simd(0xe1),
+  f32x4Abs: simd(0xe0),
+  f32x4Min: simd(0xe8),
+  f32x4Max: simd(0xe9),
+  f32x4Gt: simd(0x44),
+  f32x4Nearest: simd(0x6a),
+  v128And: simd(0x4e),
+  v128Or: simd(0x50),
+  /** (a & mask) | (b & ~mask), operands a, b, mask. */
+  v128Bitselect: simd(0x52),
+  i32x4Add: simd(0xae),
+  i32x4Shl: simd(0xab),
+  i32x4TruncSatF32x4S: simd(0xf8),
+  /** Stores lane `lane` of a vector (4 bytes). */
+  v128Store32Lane: (lane: number, offset = 0): Bytes => simd(0x5a, ...memarg(offset, 2), lane),
   /** a·b + c, fused or not as the engine chooses (relaxed SIMD). */
   f32x4RelaxedMadd: simd(0x105),
 };

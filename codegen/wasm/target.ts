@@ -11,7 +11,9 @@ import { RnncError } from '../../ir/error.ts';
 import { formatAffine, plus, times } from '../schedule/affine.ts';
 import type { ArraySizes, Target } from '../host/target.ts';
 import { tsTarget, renderTsFunction } from '../ts/target.ts';
-import type { Item, Kernel, MatmulKernel, MemoryPlan, Schedule, View } from '../schedule/types.ts';
+import type { ElementwiseKernel, Item, Kernel, MatmulKernel, MemoryPlan, Schedule, View } from '../schedule/types.ts';
+import { loadsIn } from '../schedule/walk.ts';
+import { elementwiseFunction, type ElementwiseCall } from './elementwise.ts';
 import { encodeModule, op } from './encode.ts';
 import { matmulFunction, matmulName, type MatmulShape } from './matmul.ts';
 
@@ -22,10 +24,12 @@ const ALIGN = 4;
 interface Layout {
   /** Element offset of each float buffer (P, G, M, V, S, the arena, mirrored inputs, constants). */
   readonly at: Map<string, number>;
-  /** Float inputs a product reads: copied into memory when bound. */
+  /** Float inputs a wasm kernel reads: copied into memory when bound. */
   readonly mirrored: readonly { readonly name: string; readonly size: number }[];
   readonly pages: number;
   readonly products: readonly MatmulShape[];
+  /** The elementwise kernels that are wasm functions, and how each is called. */
+  readonly elementwise: ReadonlyMap<ElementwiseKernel, ElementwiseCall>;
 }
 
 function* kernelsOf(items: readonly Item[]): Generator<Kernel> {
@@ -38,7 +42,11 @@ function* kernelsOf(items: readonly Item[]): Generator<Kernel> {
 /** The products the wasm kernels compute: A·Bᵀ (what orient-products leaves); others stay plain loops. */
 const inWasm = (k: Kernel): k is MatmulKernel => k.kind === 'matmul' && !k.transA && k.transB;
 
-function layOut(schedule: Schedule, plan: MemoryPlan, arrays: ArraySizes): Layout {
+/**
+ * Where every float buffer sits, and which kernels are wasm functions. Laid out twice: first with a
+ * copy of every float input, to learn which the wasm kernels read; then with copies of those only.
+ */
+function layOut(schedule: Schedule, plan: MemoryPlan, arrays: ArraySizes, mirror?: ReadonlySet<string>): Layout {
   const at = new Map<string, number>();
   let end = 0;
   const place = (name: string, size: number) => {
@@ -47,30 +55,38 @@ function layOut(schedule: Schedule, plan: MemoryPlan, arrays: ArraySizes): Layou
   };
   place('P', arrays.P), place('G', arrays.P), place('M', arrays.M), place('V', arrays.V), place('S', arrays.S), place('arena', plan.arenaSize);
   for (const b of schedule.buffers) if (b.kind === 'scratch' && b.dtype === 'f32') at.set(b.name, at.get('arena')! + plan.offsets.get(b.name)!);
-  const products = new Map<string, MatmulShape>();
-  const operands = new Set<string>();
-  for (const fn of schedule.functions) {
-    for (const k of kernelsOf(fn.items)) {
-      if (!inWasm(k)) continue;
-      products.set(matmulName(k), { m: k.m, n: k.n, k: k.k });
-      operands.add(k.a.buf), operands.add(k.b.buf);
-    }
-  }
   const mirrored: { name: string; size: number }[] = [];
   for (const b of schedule.buffers) {
     if (b.dtype !== 'f32') continue;
     if (b.kind === 'const') place(b.name, b.size);
-    else if ((b.kind === 'input' || b.kind === 'target') && operands.has(b.name)) place(b.name, b.size), mirrored.push({ name: b.name, size: b.size });
+    else if ((b.kind === 'input' || b.kind === 'target') && (mirror?.has(b.name) ?? true)) place(b.name, b.size), mirrored.push({ name: b.name, size: b.size });
   }
+  const products = new Map<string, MatmulShape>();
+  const elementwise = new Map<ElementwiseKernel, ElementwiseCall>();
+  const used = new Set<string>();
+  for (const fn of schedule.functions) {
+    for (const k of kernelsOf(fn.items)) {
+      if (inWasm(k)) {
+        products.set(matmulName(k), { m: k.m, n: k.n, k: k.k });
+        used.add(k.a.buf), used.add(k.b.buf);
+      } else if (k.kind === 'elementwise') {
+        const call = elementwiseFunction(k, `ew${elementwise.size}`, (buf) => at.get(buf));
+        if (!call) continue;
+        elementwise.set(k, call);
+        for (const e of [...k.locals, ...k.stores.map((st) => st.value)]) for (const a of loadsIn(e)) used.add(a.buf);
+      }
+    }
+  }
+  if (!mirror) return layOut(schedule, plan, arrays, new Set(mirrored.map((m) => m.name).filter((n) => used.has(n))));
   const pages = Math.max(1, Math.ceil((end * 4) / PAGE));
   if (pages > MAX_PAGES) {
     throw new RnncError(`--target wasm: the trainer needs ${((end * 4) / 2 ** 30).toFixed(1)} GiB in one WebAssembly.Memory, more than the 4 GiB a wasm32 memory can hold: use --target ts, smaller sizes, a smaller batch or --truncate`);
   }
-  return { at, mirrored, pages, products: [...products.values()] };
+  return { at, mirrored, pages, products: [...products.values()], elementwise };
 }
 
 /** The kernels' module, with or without relaxed-SIMD multiply-adds. */
-const kernelBytes = (l: Layout, fma: boolean) => encodeModule(l.products.map((s) => matmulFunction(s, fma)), l.pages);
+const kernelBytes = (l: Layout, fma: boolean) => encodeModule([...l.products.map((s) => matmulFunction(s, fma)), ...[...l.elementwise.values()].map((c) => c.fn)], l.pages);
 /** A module that validates only where the engine has relaxed SIMD. */
 const relaxedProbe = () => encodeModule([{ name: 'probe', params: [], locals: [], body: [...op.v128Const([0, 0, 0, 0]), ...op.v128Const([0, 0, 0, 0]), ...op.v128Const([0, 0, 0, 0]), ...op.f32x4RelaxedMadd, 0x1a] }], 0);
 const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
@@ -90,8 +106,14 @@ export function wasmTarget(): Target {
   };
   const view = (name: string, size: number) => `new Float32Array(memory, ${4 * laidOut().at.get(name)!}, ${size})`;
   const override = (w: CodeBlockWriter, k: Kernel): boolean => {
-    if (!inWasm(k)) return false;
-    w.writeLine(`${matmulName(k)}(${address(k.a)}, ${address(k.b)}, ${address(k.c)});`);
+    if (inWasm(k)) {
+      w.writeLine(`${matmulName(k)}(${address(k.a)}, ${address(k.b)}, ${address(k.c)});`);
+      return true;
+    }
+    if (k.kind !== 'elementwise') return false;
+    const call = laidOut().elementwise.get(k);
+    if (!call) return false;
+    w.writeLine(`${call.fn.name}(${call.args.join(', ')}); // ${k.fused.join(' ')}`);
     return true;
   };
   return {
@@ -100,7 +122,10 @@ export function wasmTarget(): Target {
     alignElements: ALIGN,
     moduleStatements(schedule, plan, arrays) {
       layout = layOut(schedule, plan, arrays);
-      const kernels = layout.products.map((s) => `${matmulName(s)}(a: number, b: number, c: number): void;`);
+      const kernels = [
+        ...layout.products.map((s) => `${matmulName(s)}(a: number, b: number, c: number): void;`),
+        ...[...layout.elementwise.values()].map((c) => `${c.fn.name}(${c.args.map((a) => `${a}: number`).join(', ')}): void;`),
+      ];
       return [
         '// ---- the WebAssembly kernels (codegen/wasm): the products, over the one memory every buffer lives in ----',
         '// (only the parts of the WebAssembly API used here: the module needs no DOM or Node types)',
@@ -137,8 +162,8 @@ export async function createTrainerAsync(options: TrainerOptions = {}): Promise<
       w.writeLine('const memory = wasm.memory.buffer;');
       w.writeLine(`const P = ${view('P', arrays.P)}, G = ${view('G', arrays.P)}, S = ${view('S', arrays.S)};`);
       w.writeLine(`const M = ${view('M', arrays.M)}, V = ${view('V', arrays.V)};`);
-      const products = laidOut().products.map(matmulName);
-      if (products.length) w.writeLine(`const { ${products.join(', ')} } = wasm;`);
+      const kernels = [...laidOut().products.map(matmulName), ...[...laidOut().elementwise.values()].map((c) => c.fn.name)];
+      if (kernels.length) w.writeLine(`const { ${kernels.join(', ')} } = wasm;`);
     },
     declareBuffers(w, schedule, plan) {
       const l = laidOut();

@@ -16,7 +16,7 @@ import lstm from '../examples/cells/lstm.ts';
 import { constant } from '../codegen/schedule/affine.ts';
 import type { MatmulKernel } from '../codegen/schedule/types.ts';
 import { kernels } from '../codegen/ts/kernels.ts';
-import { I32, V128, encodeModule, op, type Bytes } from '../codegen/wasm/encode.ts';
+import { I32, V128, encodeModule, op, type Bytes, type ValType } from '../codegen/wasm/encode.ts';
 import { expV, sigmoidV, tanhV } from '../codegen/wasm/math.ts';
 import { matmulFunction, matmulName, tileOf, type MatmulShape } from '../codegen/wasm/matmul.ts';
 import { compileTrainer } from '../src/compile.ts';
@@ -144,7 +144,7 @@ describe('wasm products against the TS kernels', () => {
  */
 function mathErrors(f: (x: Bytes, t: { v128(): number }) => Bytes, exact: (x: number) => number, lo: number, hi: number, n: number): { ulp: number; abs: number } {
   let next = 3;
-  const fn = { name: 'f', params: [I32, I32], locals: [] as (typeof I32 | typeof V128)[], body: [] as Bytes };
+  const fn: { name: string; params: ValType[]; locals: ValType[]; body: Bytes } = { name: 'f', params: [I32, I32], locals: [], body: [] };
   const temps = { v128: () => (fn.locals.push(V128), next++) };
   // for (p = 0; p != n·4; p += 16) out[p] = f(in[p])
   fn.locals.push(I32); // local 2: p

@@ -19,6 +19,7 @@ import { kernels } from '../codegen/ts/kernels.ts';
 import { I32, V128, encodeModule, op, type Bytes, type ValType } from '../codegen/wasm/encode.ts';
 import { expV, sigmoidV, tanhV } from '../codegen/wasm/math.ts';
 import { matmulFunction, matmulName, tileOf, type MatmulShape } from '../codegen/wasm/matmul.ts';
+import { leadingSumFunction, transposeFunction } from '../codegen/wasm/reshape.ts';
 import { compileTrainer } from '../src/compile.ts';
 import { compile } from '../src/compile-module.ts';
 import { traceCell } from '../src/dsl/trace.ts';
@@ -91,6 +92,55 @@ function runWasm(s: MatmulShape, fma: boolean, F: Float32Array, a: number, b: nu
   (inst.exports[matmulName(s)] as Kernel)(4 * a, 4 * b, 4 * c);
   return mem;
 }
+
+/** Run a wasm function (x, out) over a copy of F; the TS kernel's code over F itself. */
+function runMove(fn: ReturnType<typeof transposeFunction>, F: Float32Array, x: number, out: number): Float32Array {
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(encodeModule([fn], Math.ceil((F.length * 4) / 65536))), {});
+  const mem = new Float32Array((inst.exports.memory as { buffer: ArrayBuffer }).buffer, 0, F.length);
+  mem.set(F);
+  (inst.exports[fn.name] as (x: number, out: number) => void)(4 * x, 4 * out);
+  return mem;
+}
+function tsKernel(emit: (w: CodeBlockWriter) => void): (F: Float32Array) => void {
+  const w = new CodeBlockWriter();
+  emit(w);
+  return new Function('F', w.toString()) as (F: Float32Array) => void;
+}
+
+describe('wasm transposes and bias-gradient sums against the TS kernels', () => {
+  const SIDES = [1, 3, 4, 7, 8, 13, 16, 129];
+  it('transpose [R, C] for R, C in 1, 3, 4, 7, 8, 13, 16, 129: the same floats, nothing else written', () => {
+    for (const R of SIDES) {
+      for (const C of SIDES) {
+        const x = 3, out = x + R * C + 1, end = out + R * C;
+        const F = new Float32Array(end + 5).fill(-777);
+        const r = seeded(R * 1000 + C);
+        for (let i = x; i < x + R * C; i++) F[i] = r();
+        const got = runMove(transposeFunction('t', R, C), F, x, out);
+        tsKernel((w) => kernels.transpose(w, { kind: 'transpose', x: { buf: 'F', off: constant(x) }, out: { buf: 'F', off: constant(out) }, rows: R, cols: C }))(F);
+        expect(Array.from(got), `transpose ${R}×${C}`).toEqual(Array.from(F));
+      }
+    }
+  });
+  it('sum over the leading axis of [R, K] for R in 1, 3, 64 and K in 1, 3, 4, 7, 16, 21, 129: within float32 accumulation', () => {
+    for (const R of [1, 3, 64]) {
+      for (const K of [1, 3, 4, 7, 16, 21, 129]) {
+        const x = 1, out = x + R * K + 2, end = out + K;
+        const F = new Float32Array(end + 5).fill(-777);
+        const r = seeded(R + K);
+        for (let i = x; i < x + R * K; i++) F[i] = r();
+        const got = runMove(leadingSumFunction('s', R, K), F, x, out);
+        tsKernel((w) => kernels.sum(w, { kind: 'sum', x: { buf: 'F', off: constant(x) }, out: { buf: 'F', off: constant(out) }, shape: [R, K], axes: [0] }))(F);
+        for (let j = 0; j < K; j++) {
+          let abs = 0;
+          for (let q = 0; q < R; q++) abs += Math.abs(F[x + q * K + j]!);
+          expect(Math.abs(got[out + j]! - F[out + j]!), `sum ${R}×${K} column ${j}`).toBeLessThanOrEqual(2 * R * 2 ** -24 * abs);
+        }
+        for (let q = 0; q < F.length; q++) if ((q < out || q >= end) && got[q] !== F[q]) throw new Error(`sum ${R}×${K} wrote element ${q}`);
+      }
+    }
+  });
+});
 
 describe('wasm products against the TS kernels', () => {
   it(`C = A·Bᵀ on ${SHAPES.length} shapes (M, N, K in 1, 3, 7, 13, 129 and every tile edge), at odd offsets, within float32 accumulation`, () => {
@@ -206,7 +256,7 @@ describe('the wasm target: module and memory', () => {
       expect(WebAssembly.Module.imports(mod), `${name} imports`).toEqual([]);
       const exports = WebAssembly.Module.exports(mod);
       expect(exports.filter((e) => e.kind === 'memory').map((e) => e.name)).toEqual(['memory']);
-      expect(exports.filter((e) => e.kind === 'function').every((e) => /^(mm_\d+_\d+_\d+|ew\d+)$/.test(e.name))).toBe(true);
+      expect(exports.filter((e) => e.kind === 'function').every((e) => /^(mm_\d+_\d+_\d+|ew\d+|tr_\d+_\d+|sum_\d+_\d+)$/.test(e.name))).toBe(true);
     }
     const mod = await importGenerated<GenModule>(source);
     const t = mod.createTrainer();

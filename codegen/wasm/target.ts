@@ -14,7 +14,8 @@ import { tsTarget, renderTsFunction } from '../ts/target.ts';
 import type { ElementwiseKernel, Item, Kernel, MatmulKernel, MemoryPlan, Schedule, View } from '../schedule/types.ts';
 import { loadsIn } from '../schedule/walk.ts';
 import { elementwiseFunction, type ElementwiseCall } from './elementwise.ts';
-import { encodeModule, op } from './encode.ts';
+import { encodeModule, op, type WasmFunction } from './encode.ts';
+import { leadingSumFunction, transposeFunction } from './reshape.ts';
 import { matmulFunction, matmulName, type MatmulShape } from './matmul.ts';
 
 const PAGE = 65536, MAX_PAGES = 65536;
@@ -30,6 +31,22 @@ interface Layout {
   readonly products: readonly MatmulShape[];
   /** The elementwise kernels that are wasm functions, and how each is called. */
   readonly elementwise: ReadonlyMap<ElementwiseKernel, ElementwiseCall>;
+  /** Transposes and leading-axis sums, by name (one per shape). */
+  readonly moves: ReadonlyMap<string, WasmFunction>;
+}
+
+/** A transpose or a sum over leading axes as a wasm function (x, out), or null: then a JS loop. */
+function moveOf(k: Kernel): { name: string; make: () => WasmFunction } | null {
+  if (k.kind === 'transpose') {
+    const name = `tr_${k.rows}_${k.cols}`;
+    return { name, make: () => transposeFunction(name, k.rows, k.cols) };
+  }
+  if (k.kind === 'sum' && k.axes.length > 0 && k.axes.length < k.shape.length && k.axes.every((a, i) => a === i)) {
+    const reduced = k.shape.slice(0, k.axes.length).reduce((a, b) => a * b, 1), kept = k.shape.slice(k.axes.length).reduce((a, b) => a * b, 1);
+    const name = `sum_${reduced}_${kept}`;
+    return { name, make: () => leadingSumFunction(name, reduced, kept) };
+  }
+  return null;
 }
 
 function* kernelsOf(items: readonly Item[]): Generator<Kernel> {
@@ -63,6 +80,7 @@ function layOut(schedule: Schedule, plan: MemoryPlan, arrays: ArraySizes, mirror
   }
   const products = new Map<string, MatmulShape>();
   const elementwise = new Map<ElementwiseKernel, ElementwiseCall>();
+  const moves = new Map<string, WasmFunction>();
   const used = new Set<string>();
   for (const fn of schedule.functions) {
     for (const k of kernelsOf(fn.items)) {
@@ -74,6 +92,11 @@ function layOut(schedule: Schedule, plan: MemoryPlan, arrays: ArraySizes, mirror
         if (!call) continue;
         elementwise.set(k, call);
         for (const e of [...k.locals, ...k.stores.map((st) => st.value)]) for (const a of loadsIn(e)) used.add(a.buf);
+      } else if (k.kind === 'transpose' || k.kind === 'sum') {
+        const m = moveOf(k);
+        if (!m || at.get(k.x.buf) === undefined || at.get(k.out.buf) === undefined) continue;
+        if (!moves.has(m.name)) moves.set(m.name, m.make());
+        used.add(k.x.buf);
       }
     }
   }
@@ -82,11 +105,11 @@ function layOut(schedule: Schedule, plan: MemoryPlan, arrays: ArraySizes, mirror
   if (pages > MAX_PAGES) {
     throw new RnncError(`--target wasm: the trainer needs ${((end * 4) / 2 ** 30).toFixed(1)} GiB in one WebAssembly.Memory, more than the 4 GiB a wasm32 memory can hold: use --target ts, smaller sizes, a smaller batch or --truncate`);
   }
-  return { at, mirrored, pages, products: [...products.values()], elementwise };
+  return { at, mirrored, pages, products: [...products.values()], elementwise, moves };
 }
 
 /** The kernels' module, with or without relaxed-SIMD multiply-adds. */
-const kernelBytes = (l: Layout, fma: boolean) => encodeModule([...l.products.map((s) => matmulFunction(s, fma)), ...[...l.elementwise.values()].map((c) => c.fn)], l.pages);
+const kernelBytes = (l: Layout, fma: boolean) => encodeModule([...l.products.map((s) => matmulFunction(s, fma)), ...[...l.elementwise.values()].map((c) => c.fn), ...l.moves.values()], l.pages);
 /** A module that validates only where the engine has relaxed SIMD. */
 const relaxedProbe = () => encodeModule([{ name: 'probe', params: [], locals: [], body: [...op.v128Const([0, 0, 0, 0]), ...op.v128Const([0, 0, 0, 0]), ...op.v128Const([0, 0, 0, 0]), ...op.f32x4RelaxedMadd, 0x1a] }], 0);
 const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
@@ -110,6 +133,12 @@ export function wasmTarget(): Target {
       w.writeLine(`${matmulName(k)}(${address(k.a)}, ${address(k.b)}, ${address(k.c)});`);
       return true;
     }
+    if (k.kind === 'transpose' || k.kind === 'sum') {
+      const m = moveOf(k);
+      if (!m || !laidOut().moves.has(m.name)) return false;
+      w.writeLine(`${m.name}(${address(k.x)}, ${address(k.out)});`);
+      return true;
+    }
     if (k.kind !== 'elementwise') return false;
     const call = laidOut().elementwise.get(k);
     if (!call) return false;
@@ -125,6 +154,7 @@ export function wasmTarget(): Target {
       const kernels = [
         ...layout.products.map((s) => `${matmulName(s)}(a: number, b: number, c: number): void;`),
         ...[...layout.elementwise.values()].map((c) => `${c.fn.name}(${c.args.map((a) => `${a}: number`).join(', ')}): void;`),
+        ...[...layout.moves.keys()].map((name) => `${name}(x: number, out: number): void;`),
       ];
       return [
         '// ---- the WebAssembly kernels (codegen/wasm): the products, over the one memory every buffer lives in ----',
@@ -162,7 +192,7 @@ export async function createTrainerAsync(options: TrainerOptions = {}): Promise<
       w.writeLine('const memory = wasm.memory.buffer;');
       w.writeLine(`const P = ${view('P', arrays.P)}, G = ${view('G', arrays.P)}, S = ${view('S', arrays.S)};`);
       w.writeLine(`const M = ${view('M', arrays.M)}, V = ${view('V', arrays.V)};`);
-      const kernels = [...laidOut().products.map(matmulName), ...[...laidOut().elementwise.values()].map((c) => c.fn.name)];
+      const kernels = [...laidOut().products.map(matmulName), ...[...laidOut().elementwise.values()].map((c) => c.fn.name), ...laidOut().moves.keys()];
       if (kernels.length) w.writeLine(`const { ${kernels.join(', ')} } = wasm;`);
     },
     declareBuffers(w, schedule, plan) {

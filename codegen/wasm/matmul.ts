@@ -32,16 +32,20 @@ export const matmulName = (s: MatmulShape) => `mm_${s.m}_${s.n}_${s.k}`;
 // parameters a, b, c; then the locals
 const A = 0, B = 1, C = 2, AP = 3, BP = 4, CP = 5, CQ = 6, KK = 7, X = 8, Y = 9;
 const I32_LOCALS = 7;
+/** Elements of K per block, where K is longer than two blocks (bench/kernels.ts). */
+const KB = 256;
 
-export function matmulFunction(s: MatmulShape, fma: boolean, tile = tileOf(s), columnsOutside = s.n > s.m): WasmFunction {
+export function matmulFunction(s: MatmulShape, fma: boolean, tile = tileOf(s), columnsOutside = s.n > s.m, kb = KB): WasmFunction {
   const { m: M, n: N, k: K } = s;
   const { mr, nr } = tile;
   const maxAcc = mr * nr;
   const ACC = Y + 1, AV = ACC + maxAcc, BV = AV + mr;
   const locals: ValType[] = [...Array<ValType>(I32_LOCALS).fill(I32), ...Array<ValType>(maxAcc + mr + 1).fill(V128)];
-  const K4 = K - (K % 4), rowA = 4 * K, rowC = 4 * N;
+  const rowA = 4 * K, rowC = 4 * N;
 
-  const tileBody = (tr: number, tc: number): Bytes => {
+  /** A tile's dot products over k in [k0, k1), stored into C, or added to it (`accumulate`: a later block of K). */
+  const tileBody = (tr: number, tc: number, k0: number, k1: number, accumulate: boolean): Bytes => {
+    const kv = k1 === K ? k0 + Math.floor((K - k0) / 4) * 4 : k1; // vector steps end here; the rest one lane at a time
     const acc = (r: number, c: number) => ACC + r * tc + c;
     const out: Bytes = [];
     for (let i = 0; i < tr * tc; i++) out.push(...op.v128Const([0, 0, 0, 0]), ...op.localSet(ACC + i));
@@ -59,18 +63,18 @@ export function matmulFunction(s: MatmulShape, fma: boolean, tile = tileOf(s), c
       }
       return b;
     };
-    if (K4 > 0) {
-      out.push(...op.i32Const(0), ...op.localSet(KK));
+    if (kv > k0) {
+      out.push(...op.i32Const(4 * k0), ...op.localSet(KK));
       out.push(...op.loop([
         ...op.localGet(AP), ...op.localGet(KK), ...op.i32Add, ...op.localSet(X),
         ...op.localGet(BP), ...op.localGet(KK), ...op.i32Add, ...op.localSet(Y),
         ...kStep(op.v128Load, 0),
-        ...op.localGet(KK), ...op.i32Const(16), ...op.i32Add, ...op.localTee(KK), ...op.i32Const(4 * K4), ...op.i32Ne, ...op.brIf(0),
+        ...op.localGet(KK), ...op.i32Const(16), ...op.i32Add, ...op.localTee(KK), ...op.i32Const(4 * kv), ...op.i32Ne, ...op.brIf(0),
       ]));
     }
-    if (K4 < K) {
+    if (kv < k1) {
       out.push(...op.localGet(AP), ...op.localSet(X), ...op.localGet(BP), ...op.localSet(Y));
-      for (let t = K4; t < K; t++) out.push(...kStep(op.v128Load32Zero, 4 * t));
+      for (let t = kv; t < k1; t++) out.push(...kStep(op.v128Load32Zero, 4 * t));
     }
     // fold each row's accumulators, four columns at a time, into the sums of those columns
     const zero = op.v128Const([0, 0, 0, 0]);
@@ -87,10 +91,13 @@ export function matmulFunction(s: MatmulShape, fma: boolean, tile = tileOf(s), c
           ...op.localGet(AV), ...op.localGet(BV), ...op.i8x16Shuffle(lanes32([2, 3, 6, 7])), ...op.f32x4Add,
         ];
         const at = r * rowC + 4 * c0;
-        if (tc - c0 >= 4) out.push(...op.localGet(CQ), ...both, ...op.v128Store(at));
+        if (tc - c0 >= 4) out.push(...op.localGet(CQ), ...both, ...(accumulate ? [...op.localGet(CQ), ...op.v128Load(at), ...op.f32x4Add] : []), ...op.v128Store(at));
         else {
           out.push(...both, ...op.localSet(BV));
-          for (let c = c0; c < tc; c++) out.push(...op.localGet(CQ), ...op.localGet(BV), ...op.f32x4ExtractLane(c - c0), ...op.f32Store(at + 4 * (c - c0)));
+          for (let c = c0; c < tc; c++) {
+            const lane = at + 4 * (c - c0);
+            out.push(...op.localGet(CQ), ...op.localGet(BV), ...op.f32x4ExtractLane(c - c0), ...(accumulate ? [...op.localGet(CQ), ...op.f32Load(lane), ...op.f32Add] : []), ...op.f32Store(lane));
+          }
         }
       }
     }
@@ -103,12 +110,12 @@ export function matmulFunction(s: MatmulShape, fma: boolean, tile = tileOf(s), c
    * larger than A), the tc rows of B stay in L1 while every row tile of A, small, comes from L2.
    * CQ is the tile's corner in C; CP the start of its row (rows outside) or column (columns outside).
    */
-  const region = (i0: number, ti: number, tr: number, j0: number, tj: number, tc: number): Bytes => {
+  const region = (i0: number, ti: number, tr: number, j0: number, tj: number, tc: number, k0: number, k1: number): Bytes => {
     if (ti === 0 || tj === 0) return [];
     const at = (base: number, bytes: number): Bytes => [...op.localGet(base), ...op.i32Const(bytes), ...op.i32Add];
     const advance = (local: number, bytes: number): Bytes => [...at(local, bytes), ...op.localSet(local)];
     const until = (local: number, base: number, bytes: number): Bytes => [...op.localGet(local), ...at(base, bytes), ...op.i32Ne, ...op.brIf(0)];
-    const tile = tileBody(tr, tc);
+    const tile = tileBody(tr, tc, k0, k1, k0 > 0);
     if (columnsOutside) {
       return [
         ...at(B, j0 * rowA), ...op.localSet(BP), ...at(C, 4 * j0), ...op.localSet(CP),
@@ -129,11 +136,15 @@ export function matmulFunction(s: MatmulShape, fma: boolean, tile = tileOf(s), c
     ];
   };
   const Mt = Math.floor(M / mr), Nt = Math.floor(N / nr), Mr = M % mr, Nr = N % nr;
-  const body = [
-    ...region(0, Mt, mr, 0, Nt, nr),
-    ...region(0, Mt, mr, Nt * nr, Nr ? 1 : 0, Nr),
-    ...region(Mt * mr, Mr ? 1 : 0, Mr, 0, Nt, nr),
-    ...region(Mt * mr, Mr ? 1 : 0, Mr, Nt * nr, Nr ? 1 : 0, Nr),
-  ];
+  // K in blocks of KB when it is long (a weight gradient over a window: K = steps × batch), so that
+  // the block of B a row tile sweeps stays in L2; later blocks add into C
+  const blocks: [number, number][] = [];
+  for (let k0 = 0; k0 < K; k0 += K > 2 * kb ? kb : K) blocks.push([k0, Math.min(K, k0 + (K > 2 * kb ? kb : K))]);
+  const body = blocks.flatMap(([k0, k1]) => [
+    ...region(0, Mt, mr, 0, Nt, nr, k0, k1),
+    ...region(0, Mt, mr, Nt * nr, Nr ? 1 : 0, Nr, k0, k1),
+    ...region(Mt * mr, Mr ? 1 : 0, Mr, 0, Nt, nr, k0, k1),
+    ...region(Mt * mr, Mr ? 1 : 0, Mr, Nt * nr, Nr ? 1 : 0, Nr, k0, k1),
+  ]);
   return { name: matmulName(s), params: [I32, I32, I32], locals, body };
 }

@@ -66,6 +66,9 @@ async function rnncTrainer(cell: BenchCell, sizes: BenchSizes, target: 'ts' | 'w
   const traced = traceCell(cell === 'elman' ? elman : lstm, { sizes: { X, H, Y }, batch: B });
   const mod = await importGenerated<{ createTrainer(o?: { lr?: number }): Trainer }>(compileTrainer(traced, { seq: T, target }));
   const batch = batchOf(sizes);
+  // V8 frees array buffers' memory off the main thread: collect, give it time, collect again
+  gc?.();
+  await new Promise((resolve) => setTimeout(resolve, 200));
   gc?.();
   const before = process.memoryUsage().external;
   const trainer = mod.createTrainer({ lr: 0.1 });

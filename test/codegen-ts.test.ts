@@ -306,7 +306,7 @@ describe('TypeScript target: nothing is allocated per training step', () => {
    * functions of three numbers, which allocate nothing on the JavaScript heap. The rest are unknown.
    */
   const splitCalls = (source: string, calls: readonly string[]) => {
-    const kernels = new Set([...(source.match(/^interface WasmKernels (.*)$/m)?.[1] ?? '').matchAll(/\b((?:mm|ew|tr|sum)_?\w+)\(/g)].map((m) => m[1]!));
+    const kernels = new Set([...(source.match(/^interface WasmKernels (.*)$/m)?.[1] ?? '').matchAll(/\b((?:mm|ew|tr|sum|lsm|ce)_?\w+)\(/g)].map((m) => m[1]!));
     const isKernel = (call: string) => kernels.has(call.replace(/^\w+: /, '').split('(')[0]!);
     return { kernelCalls: calls.filter(isKernel), unknown: calls.filter((x) => !isKernel(x)) };
   };

@@ -17,7 +17,8 @@ import { constant } from '../codegen/schedule/affine.ts';
 import type { MatmulKernel } from '../codegen/schedule/types.ts';
 import { kernels } from '../codegen/ts/kernels.ts';
 import { I32, V128, encodeModule, op, type Bytes, type ValType } from '../codegen/wasm/encode.ts';
-import { expV, sigmoidV, tanhV } from '../codegen/wasm/math.ts';
+import { expV, logV, sigmoidV, tanhV } from '../codegen/wasm/math.ts';
+import { softmaxFunction } from '../codegen/wasm/softmax.ts';
 import { matmulFunction, matmulName, tileOf, type MatmulShape } from '../codegen/wasm/matmul.ts';
 import { leadingSumFunction, transposeFunction } from '../codegen/wasm/reshape.ts';
 import { compileTrainer } from '../src/compile.ts';
@@ -144,6 +145,36 @@ describe('wasm transposes and bias-gradient sums against the TS kernels', () => 
   });
 });
 
+describe('wasm log-softmax and cross-entropy against the TS kernels', () => {
+  it('rows × cols for rows 1, 3, 7 and cols 1, 3, 4, 5, 8, 13, 64, logits in [-30, 30]: within 4e-6 of the TS kernel (which works in double)', () => {
+    for (const rows of [1, 3, 7]) {
+      for (const cols of [1, 3, 4, 5, 8, 13, 64]) {
+        for (const ce of [false, true]) {
+          const x = 2, tgt = x + rows * cols + 1, out = tgt + rows + 3, size = ce ? rows : rows * cols, end = out + size;
+          const F = new Float32Array(end + 4).fill(-777);
+          const r = seeded(rows * 100 + cols);
+          for (let i = 0; i < rows * cols; i++) F[x + i] = 30 * r();
+          const ids = new Int32Array(F.buffer);
+          for (let i = 0; i < rows; i++) ids[tgt + i] = (i * 5 + 1) % cols;
+          const fn = softmaxFunction('s', rows, cols, ce);
+          const inst = new WebAssembly.Instance(new WebAssembly.Module(encodeModule([fn], 1)), {});
+          const mem = new Float32Array((inst.exports.memory as { buffer: ArrayBuffer }).buffer, 0, F.length);
+          mem.set(F);
+          (inst.exports.s as (...a: number[]) => void)(4 * x, 4 * out, 4 * tgt);
+          const v = (o: number) => ({ buf: 'F', off: constant(o) });
+          const w = new CodeBlockWriter();
+          if (ce) kernels.softmax_ce(w, { kind: 'softmax_ce', x: v(x), target: { buf: 'T', off: constant(tgt) }, out: v(out), rows, cols });
+          else kernels.log_softmax(w, { kind: 'log_softmax', x: v(x), out: v(out), rows, cols });
+          // the TS kernel reads the class ids from an Int32Array: the same bytes
+          new Function('F', 'T', w.toString())(F, ids);
+          for (let i = out; i < end; i++) expect(Math.abs(mem[i]! - F[i]!), `${ce ? 'ce' : 'log_softmax'} ${rows}×${cols} element ${i - out}`).toBeLessThanOrEqual(4e-6 * (1 + Math.abs(F[i]!)));
+          for (let i = end; i < F.length; i++) expect(mem[i]).toBe(-777);
+        }
+      }
+    }
+  });
+});
+
 describe('wasm products against the TS kernels', () => {
   it(`C = A·Bᵀ on ${SHAPES.length} shapes (M, N, K in 1, 3, 7, 13, 129 and every tile edge), at odd offsets, within float32 accumulation`, () => {
     let worst = 0;
@@ -232,6 +263,12 @@ describe('exp, tanh and sigmoid in wasm', () => {
     expect(e.ulp).toBeLessThanOrEqual(2);
     expect(near.ulp).toBeLessThanOrEqual(2);
   });
+  it('log (for the softmax: x ≥ 1): within 2 ulp on [1, 1e4]', () => {
+    const e = mathErrors(logV, Math.log, 1, 1e4, N);
+    // eslint-disable-next-line no-console
+    console.log(`wasm log: ${e.ulp.toFixed(2)} ulp on [1, 1e4]`);
+    expect(e.ulp).toBeLessThanOrEqual(2);
+  });
   it('sigmoid: within 1e-7 absolute on [-20, 20] (2^-23: one ulp of 1)', () => {
     const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
     const e = mathErrors(sigmoidV, sigmoid, -20, 20, N);
@@ -258,7 +295,7 @@ describe('the wasm target: module and memory', () => {
       expect(WebAssembly.Module.imports(mod), `${name} imports`).toEqual([]);
       const exports = WebAssembly.Module.exports(mod);
       expect(exports.filter((e) => e.kind === 'memory').map((e) => e.name)).toEqual(['memory']);
-      expect(exports.filter((e) => e.kind === 'function').every((e) => /^(mm_\d+_\d+_\d+|ew\d+|tr_\d+_\d+|sum_\d+_\d+)$/.test(e.name))).toBe(true);
+      expect(exports.filter((e) => e.kind === 'function').every((e) => /^(mm_\d+_\d+_\d+|ew\d+|(tr|sum|lsm|ce)_\d+_\d+)$/.test(e.name))).toBe(true);
     }
     const mod = await importGenerated<GenModule>(source);
     const t = mod.createTrainer();

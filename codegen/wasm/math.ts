@@ -64,3 +64,31 @@ export function tanhV(x: Bytes, t: Temps): Bytes {
 /** 1 / (1 + e^−x). */
 export const sigmoidV = (x: Bytes, t: Temps): Bytes => [...splat(1), ...splat(1), ...expV([...x, ...op.f32x4Neg], t), ...op.f32x4Add, ...op.f32x4Div];
 
+
+const SQRT_HALF = 0.707106781186547524;
+const LOG_P = [7.0376836292e-2, -1.151461031e-1, 1.167699874e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1];
+
+/**
+ * log of the vector `x`, for finite x > 0 (Cephes' logf): x = m·2^e with m in [√½, √2), then
+ * log x = e·ln2 + log m with a polynomial for log(1 + (m − 1)). Used where x ≥ 1 (the softmax's
+ * sum of exponentials); zero, negative or non-finite x give a finite wrong value, not NaN.
+ */
+export function logV(x: Bytes, t: Temps): Bytes {
+  const X = t.v128(), E = t.v128(), M = t.v128(), Z = t.v128(), Y = t.v128();
+  return [
+    ...x, ...op.localSet(X),
+    // e = exponent − 126, m = mantissa in [0.5, 1)
+    ...op.localGet(X), ...op.i32Const(23), ...op.i32x4ShrU, ...op.v128ConstI32([126, 126, 126, 126]), ...op.i32x4Sub, ...op.f32x4ConvertI32x4S, ...op.localSet(E),
+    ...op.localGet(X), ...op.v128ConstI32([0x007fffff, 0x007fffff, 0x007fffff, 0x007fffff]), ...op.v128And, ...op.v128ConstI32([0x3f000000, 0x3f000000, 0x3f000000, 0x3f000000]), ...op.v128Or, ...op.localSet(M),
+    // below √½: e − 1 and m + m − 1; else m − 1 (Z holds the mask for a moment)
+    ...op.localGet(M), ...splat(SQRT_HALF), ...op.f32x4Lt, ...op.localSet(Z),
+    ...op.localGet(E), ...op.localGet(Z), ...splat(1), ...op.v128And, ...op.f32x4Sub, ...op.localSet(E),
+    ...op.localGet(M), ...splat(1), ...op.f32x4Sub, ...op.localGet(M), ...op.localGet(Z), ...op.v128And, ...op.f32x4Add, ...op.localSet(M),
+    ...op.localGet(M), ...op.localGet(M), ...op.f32x4Mul, ...op.localSet(Z),
+    // y = m·z·P(m) + e·ln2_lo − z/2; log = m + y + e·ln2_hi
+    ...horner(M, LOG_P), ...op.localGet(M), ...op.f32x4Mul, ...op.localGet(Z), ...op.f32x4Mul,
+    ...op.localGet(E), ...splat(LN2_LO), ...op.f32x4Mul, ...op.f32x4Add,
+    ...op.localGet(Z), ...splat(0.5), ...op.f32x4Mul, ...op.f32x4Sub, ...op.localSet(Y),
+    ...op.localGet(M), ...op.localGet(Y), ...op.f32x4Add, ...op.localGet(E), ...splat(LN2_HI), ...op.f32x4Mul, ...op.f32x4Add,
+  ];
+}

@@ -16,6 +16,7 @@ import { loadsIn } from '../schedule/walk.ts';
 import { elementwiseFunction, type ElementwiseCall } from './elementwise.ts';
 import { encodeModule, op, type WasmFunction } from './encode.ts';
 import { leadingSumFunction, transposeFunction } from './reshape.ts';
+import { softmaxFunction } from './softmax.ts';
 import { matmulFunction, matmulName, type MatmulShape } from './matmul.ts';
 
 const PAGE = 65536, MAX_PAGES = 65536;
@@ -25,8 +26,8 @@ const ALIGN = 4;
 interface Layout {
   /** Element offset of each float buffer (P, G, M, V, S, the arena, mirrored inputs, constants). */
   readonly at: Map<string, number>;
-  /** Float inputs a wasm kernel reads: copied into memory when bound. */
-  readonly mirrored: readonly { readonly name: string; readonly size: number }[];
+  /** Inputs (and targets) a wasm kernel reads: copied into memory when bound. */
+  readonly mirrored: readonly { readonly name: string; readonly size: number; readonly dtype: 'f32' | 'i32' }[];
   readonly pages: number;
   readonly products: readonly MatmulShape[];
   /** The elementwise kernels that are wasm functions, and how each is called. */
@@ -35,8 +36,12 @@ interface Layout {
   readonly moves: ReadonlyMap<string, WasmFunction>;
 }
 
-/** A transpose or a sum over leading axes as a wasm function (x, out), or null: then a JS loop. */
+/** A transpose, a sum over leading axes or a (log-)softmax as a wasm function (x, out[, target]), or null: then a JS loop. */
 function moveOf(k: Kernel): { name: string; make: () => WasmFunction } | null {
+  if (k.kind === 'log_softmax' || k.kind === 'softmax_ce') {
+    const name = `${k.kind === 'log_softmax' ? 'lsm' : 'ce'}_${k.rows}_${k.cols}`;
+    return { name, make: () => softmaxFunction(name, k.rows, k.cols, k.kind === 'softmax_ce') };
+  }
   if (k.kind === 'transpose') {
     const name = `tr_${k.rows}_${k.cols}`;
     return { name, make: () => transposeFunction(name, k.rows, k.cols) };
@@ -72,11 +77,10 @@ function layOut(schedule: Schedule, plan: MemoryPlan, arrays: ArraySizes, mirror
   };
   place('P', arrays.P), place('G', arrays.P), place('M', arrays.M), place('V', arrays.V), place('S', arrays.S), place('arena', plan.arenaSize);
   for (const b of schedule.buffers) if (b.kind === 'scratch' && b.dtype === 'f32') at.set(b.name, at.get('arena')! + plan.offsets.get(b.name)!);
-  const mirrored: { name: string; size: number }[] = [];
+  const mirrored: { name: string; size: number; dtype: 'f32' | 'i32' }[] = [];
   for (const b of schedule.buffers) {
-    if (b.dtype !== 'f32') continue;
-    if (b.kind === 'const') place(b.name, b.size);
-    else if ((b.kind === 'input' || b.kind === 'target') && (mirror?.has(b.name) ?? true)) place(b.name, b.size), mirrored.push({ name: b.name, size: b.size });
+    if (b.kind === 'const' && b.dtype === 'f32') place(b.name, b.size);
+    else if ((b.kind === 'input' || b.kind === 'target') && (mirror?.has(b.name) ?? true)) place(b.name, b.size), mirrored.push({ name: b.name, size: b.size, dtype: b.dtype === 'i32' ? 'i32' : 'f32' });
   }
   const products = new Map<string, MatmulShape>();
   const elementwise = new Map<ElementwiseKernel, ElementwiseCall>();
@@ -92,11 +96,12 @@ function layOut(schedule: Schedule, plan: MemoryPlan, arrays: ArraySizes, mirror
         if (!call) continue;
         elementwise.set(k, call);
         for (const e of [...k.locals, ...k.stores.map((st) => st.value)]) for (const a of loadsIn(e)) used.add(a.buf);
-      } else if (k.kind === 'transpose' || k.kind === 'sum') {
+      } else if (k.kind === 'transpose' || k.kind === 'sum' || k.kind === 'log_softmax' || k.kind === 'softmax_ce') {
         const m = moveOf(k);
-        if (!m || at.get(k.x.buf) === undefined || at.get(k.out.buf) === undefined) continue;
+        const reads = k.kind === 'softmax_ce' ? [k.x, k.target] : [k.x];
+        if (!m || ![...reads, k.out].every((v) => at.get(v.buf) !== undefined)) continue;
         if (!moves.has(m.name)) moves.set(m.name, m.make());
-        used.add(k.x.buf);
+        for (const v of reads) used.add(v.buf);
       }
     }
   }
@@ -133,10 +138,11 @@ export function wasmTarget(): Target {
       w.writeLine(`${matmulName(k)}(${address(k.a)}, ${address(k.b)}, ${address(k.c)});`);
       return true;
     }
-    if (k.kind === 'transpose' || k.kind === 'sum') {
+    if (k.kind === 'transpose' || k.kind === 'sum' || k.kind === 'log_softmax' || k.kind === 'softmax_ce') {
       const m = moveOf(k);
-      if (!m || !laidOut().moves.has(m.name)) return false;
-      w.writeLine(`${m.name}(${address(k.x)}, ${address(k.out)});`);
+      const reads = k.kind === 'softmax_ce' ? [k.x, k.target] : [k.x];
+      if (!m || !laidOut().moves.has(m.name) || ![...reads, k.out].every((v) => laidOut().at.has(v.buf))) return false;
+      w.writeLine(`${m.name}(${[k.x, k.out, ...(k.kind === 'softmax_ce' ? [k.target] : [])].map(address).join(', ')});`);
       return true;
     }
     if (k.kind !== 'elementwise') return false;
@@ -154,7 +160,7 @@ export function wasmTarget(): Target {
       const kernels = [
         ...layout.products.map((s) => `${matmulName(s)}(a: number, b: number, c: number): void;`),
         ...[...layout.elementwise.values()].map((c) => `${c.fn.name}(${c.args.map((a) => `${a}: number`).join(', ')}): void;`),
-        ...[...layout.moves.keys()].map((name) => `${name}(x: number, out: number): void;`),
+        ...[...layout.moves.values()].map((f) => `${f.name}(${['x', 'out', 'target'].slice(0, f.params.length).map((a) => `${a}: number`).join(', ')}): void;`),
       ];
       return [
         '// ---- the WebAssembly kernels (codegen/wasm): the products, over the one memory every buffer lives in ----',
@@ -207,7 +213,7 @@ export async function createTrainerAsync(options: TrainerOptions = {}): Promise<
         const off = plan.offsets.get(b.name)!;
         w.writeLine(`const ${b.name} = arena.subarray(${off}, ${off + b.size});`);
       }
-      for (const m of l.mirrored) w.writeLine(`const wasm_${m.name} = ${view(m.name, m.size)}; // ${m.name}, copied in when bound: the products read it here`);
+      for (const m of l.mirrored) w.writeLine(`const wasm_${m.name} = ${m.dtype === 'i32' ? view(m.name, m.size).replace('Float32Array', 'Int32Array') : view(m.name, m.size)}; // ${m.name}, copied in when bound: the wasm kernels read it here`);
     },
     renderFunction: (w, fn) => renderTsFunction(w, fn, override),
     afterBind(w) {

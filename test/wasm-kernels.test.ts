@@ -84,7 +84,7 @@ for (const m of SIZES) for (const n of SIZES) for (const k of SIZES) if (m * n *
 for (const m of [2, 4, 5, 6]) for (const n of [4, 5, 8, 9, 12]) for (const k of [4, 5, 6, 8]) SHAPES.push({ m, n, k });
 // the tile choices of trainer-sized products
 SHAPES.push({ m: 32, n: 512, k: 128 }, { m: 3, n: 4096, k: 33 }, { m: 1, n: 256, k: 64 });
-// K in blocks (longer than two blocks of 256), the last block with a tail
+// long K (a weight gradient over a window: K = steps × batch), with tails
 SHAPES.push({ m: 5, n: 7, k: 1030 }, { m: 9, n: 13, k: 515 }, { m: 4, n: 8, k: 768 });
 
 function runWasm(s: MatmulShape, fma: boolean, F: Float32Array, a: number, b: number, c: number): Float32Array {

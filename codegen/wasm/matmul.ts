@@ -32,10 +32,19 @@ export const matmulName = (s: MatmulShape) => `mm_${s.m}_${s.n}_${s.k}`;
 // parameters a, b, c; then the locals
 const A = 0, B = 1, C = 2, AP = 3, BP = 4, CP = 5, CQ = 6, KK = 7, X = 8, Y = 9;
 const I32_LOCALS = 7;
-/** Elements of K per block, where K is longer than two blocks (bench/kernels.ts). */
-const KB = 256;
 
-export function matmulFunction(s: MatmulShape, fma: boolean, tile = tileOf(s), columnsOutside = s.n > s.m, kb = KB): WasmFunction {
+/**
+ * Which operand the outer loop walks once: the inner loop sweeps the other again for every tile of
+ * the outer one. Sweep the smaller operand when it fits in L2 (about 1 MiB here); when neither does,
+ * columns outside, since a tile has more columns than rows (nr > mr), so A is swept fewer times
+ * than B would be (bench/kernels.ts: 2048×512×2048 ran at 31 GFLOP/s so, 24 the other way).
+ */
+export function columnsOutsideFor(s: MatmulShape): boolean {
+  const a = 4 * s.m * s.k, b = 4 * s.n * s.k;
+  return Math.min(a, b) <= 2 ** 20 ? a < b : true;
+}
+
+export function matmulFunction(s: MatmulShape, fma: boolean, tile = tileOf(s), columnsOutside = columnsOutsideFor(s)): WasmFunction {
   const { m: M, n: N, k: K } = s;
   const { mr, nr } = tile;
   const maxAcc = mr * nr;
@@ -43,9 +52,8 @@ export function matmulFunction(s: MatmulShape, fma: boolean, tile = tileOf(s), c
   const locals: ValType[] = [...Array<ValType>(I32_LOCALS).fill(I32), ...Array<ValType>(maxAcc + mr + 1).fill(V128)];
   const rowA = 4 * K, rowC = 4 * N;
 
-  /** A tile's dot products over k in [k0, k1), stored into C, or added to it (`accumulate`: a later block of K). */
-  const tileBody = (tr: number, tc: number, k0: number, k1: number, accumulate: boolean): Bytes => {
-    const kv = k1 === K ? k0 + Math.floor((K - k0) / 4) * 4 : k1; // vector steps end here; the rest one lane at a time
+  const kv = K - (K % 4); // vector steps end here; the rest one lane at a time
+  const tileBody = (tr: number, tc: number): Bytes => {
     const acc = (r: number, c: number) => ACC + r * tc + c;
     const out: Bytes = [];
     for (let i = 0; i < tr * tc; i++) out.push(...op.v128Const([0, 0, 0, 0]), ...op.localSet(ACC + i));
@@ -63,8 +71,8 @@ export function matmulFunction(s: MatmulShape, fma: boolean, tile = tileOf(s), c
       }
       return b;
     };
-    if (kv > k0) {
-      out.push(...op.i32Const(4 * k0), ...op.localSet(KK));
+    if (kv > 0) {
+      out.push(...op.i32Const(0), ...op.localSet(KK));
       out.push(...op.loop([
         ...op.localGet(AP), ...op.localGet(KK), ...op.i32Add, ...op.localSet(X),
         ...op.localGet(BP), ...op.localGet(KK), ...op.i32Add, ...op.localSet(Y),
@@ -72,9 +80,9 @@ export function matmulFunction(s: MatmulShape, fma: boolean, tile = tileOf(s), c
         ...op.localGet(KK), ...op.i32Const(16), ...op.i32Add, ...op.localTee(KK), ...op.i32Const(4 * kv), ...op.i32Ne, ...op.brIf(0),
       ]));
     }
-    if (kv < k1) {
+    if (kv < K) {
       out.push(...op.localGet(AP), ...op.localSet(X), ...op.localGet(BP), ...op.localSet(Y));
-      for (let t = kv; t < k1; t++) out.push(...kStep(op.v128Load32Zero, 4 * t));
+      for (let t = kv; t < K; t++) out.push(...kStep(op.v128Load32Zero, 4 * t));
     }
     // fold each row's accumulators, four columns at a time, into the sums of those columns
     const zero = op.v128Const([0, 0, 0, 0]);
@@ -91,12 +99,12 @@ export function matmulFunction(s: MatmulShape, fma: boolean, tile = tileOf(s), c
           ...op.localGet(AV), ...op.localGet(BV), ...op.i8x16Shuffle(lanes32([2, 3, 6, 7])), ...op.f32x4Add,
         ];
         const at = r * rowC + 4 * c0;
-        if (tc - c0 >= 4) out.push(...op.localGet(CQ), ...both, ...(accumulate ? [...op.localGet(CQ), ...op.v128Load(at), ...op.f32x4Add] : []), ...op.v128Store(at));
+        if (tc - c0 >= 4) out.push(...op.localGet(CQ), ...both, ...op.v128Store(at));
         else {
           out.push(...both, ...op.localSet(BV));
           for (let c = c0; c < tc; c++) {
             const lane = at + 4 * (c - c0);
-            out.push(...op.localGet(CQ), ...op.localGet(BV), ...op.f32x4ExtractLane(c - c0), ...(accumulate ? [...op.localGet(CQ), ...op.f32Load(lane), ...op.f32Add] : []), ...op.f32Store(lane));
+            out.push(...op.localGet(CQ), ...op.localGet(BV), ...op.f32x4ExtractLane(c - c0), ...op.f32Store(lane));
           }
         }
       }
@@ -105,17 +113,17 @@ export function matmulFunction(s: MatmulShape, fma: boolean, tile = tileOf(s), c
   };
 
   /**
-   * Tiles tr × tc over rows [i0, i0 + ti·tr) and columns [j0, j0 + tj·tc). The outer loop walks the
-   * larger operand once: with columns outside (the per-step product, where B is a weight much
-   * larger than A), the tc rows of B stay in L1 while every row tile of A, small, comes from L2.
+   * Tiles tr × tc over rows [i0, i0 + ti·tr) and columns [j0, j0 + tj·tc), the outer loop over the
+   * operand columnsOutsideFor picks: with columns outside (the per-step product, where B is a
+   * weight much larger than A), the tc rows of B stay in L1 while every row tile of A comes from L2.
    * CQ is the tile's corner in C; CP the start of its row (rows outside) or column (columns outside).
    */
-  const region = (i0: number, ti: number, tr: number, j0: number, tj: number, tc: number, k0: number, k1: number): Bytes => {
+  const region = (i0: number, ti: number, tr: number, j0: number, tj: number, tc: number): Bytes => {
     if (ti === 0 || tj === 0) return [];
     const at = (base: number, bytes: number): Bytes => [...op.localGet(base), ...op.i32Const(bytes), ...op.i32Add];
     const advance = (local: number, bytes: number): Bytes => [...at(local, bytes), ...op.localSet(local)];
     const until = (local: number, base: number, bytes: number): Bytes => [...op.localGet(local), ...at(base, bytes), ...op.i32Ne, ...op.brIf(0)];
-    const tile = tileBody(tr, tc, k0, k1, k0 > 0);
+    const tile = tileBody(tr, tc);
     if (columnsOutside) {
       return [
         ...at(B, j0 * rowA), ...op.localSet(BP), ...at(C, 4 * j0), ...op.localSet(CP),
@@ -136,15 +144,11 @@ export function matmulFunction(s: MatmulShape, fma: boolean, tile = tileOf(s), c
     ];
   };
   const Mt = Math.floor(M / mr), Nt = Math.floor(N / nr), Mr = M % mr, Nr = N % nr;
-  // K in blocks of KB when it is long (a weight gradient over a window: K = steps × batch), so that
-  // the block of B a row tile sweeps stays in L2; later blocks add into C
-  const blocks: [number, number][] = [];
-  for (let k0 = 0; k0 < K; k0 += K > 2 * kb ? kb : K) blocks.push([k0, Math.min(K, k0 + (K > 2 * kb ? kb : K))]);
-  const body = blocks.flatMap(([k0, k1]) => [
-    ...region(0, Mt, mr, 0, Nt, nr, k0, k1),
-    ...region(0, Mt, mr, Nt * nr, Nr ? 1 : 0, Nr, k0, k1),
-    ...region(Mt * mr, Mr ? 1 : 0, Mr, 0, Nt, nr, k0, k1),
-    ...region(Mt * mr, Mr ? 1 : 0, Mr, Nt * nr, Nr ? 1 : 0, Nr, k0, k1),
-  ]);
+  const body = [
+    ...region(0, Mt, mr, 0, Nt, nr),
+    ...region(0, Mt, mr, Nt * nr, Nr ? 1 : 0, Nr),
+    ...region(Mt * mr, Mr ? 1 : 0, Mr, 0, Nt, nr),
+    ...region(Mt * mr, Mr ? 1 : 0, Mr, Nt * nr, Nr ? 1 : 0, Nr),
+  ];
   return { name: matmulName(s), params: [I32, I32, I32], locals, body };
 }

@@ -6,7 +6,7 @@
  * test/codegen-ts.test.ts and, through vitest.config.ts, in the trainer tests.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CodeBlockWriter } from 'ts-morph';
@@ -338,6 +338,29 @@ describe('the wasm target: module and memory', () => {
     const g = here.grads.weight_hh!;
     const scale = Math.max(...Array.from(g, Math.abs));
     expect(Math.max(...out.g.map((v, i) => Math.abs(v - g[i]!))) / scale).toBeLessThan(1e-4);
+  });
+});
+
+describe('rnnc compile --target wasm', () => {
+  it('writes a .mjs whose .d.mts declares createTrainerAsync; refuses --float f64 and an unknown target in one line, writing nothing', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rnnc-cli-wasm-'));
+    const rnnc = (...args: string[]) => {
+      try {
+        return { code: 0, err: execFileSync(process.execPath, ['bin/rnnc.mjs', 'compile', 'examples/cells/elman.ts', '--size', 'X=2', '--size', 'H=3', '--size', 'Y=4', ...args], { encoding: 'utf8', stdio: 'pipe' }) };
+      } catch (e) {
+        const x = e as { status: number; stderr: string };
+        return { code: x.status, err: x.stderr };
+      }
+    };
+    expect(rnnc('--target', 'wasm', '-o', path.join(dir, 't.mjs')).code).toBe(0);
+    expect(readFileSync(path.join(dir, 't.d.mts'), 'utf8')).toMatch(/export declare function createTrainerAsync\(options\?: TrainerOptions\): Promise<Trainer>;/);
+    expect(readFileSync(path.join(dir, 't.mjs'), 'utf8')).toMatch(/const WASM_PLAIN = '/);
+    const f64 = rnnc('--target', 'wasm', '--float', 'f64', '-o', path.join(dir, 'f64.ts'));
+    expect(f64.code).not.toBe(0);
+    expect(f64.err.trim()).toBe('rnnc compile: --target wasm computes in float32 only: drop --float f64, or use --target ts for float64');
+    const other = rnnc('--target', 'wgsl', '-o', path.join(dir, 'wgsl.ts'));
+    expect(other.err.trim()).toBe("rnnc compile: --target: 'wgsl' must be ts or wasm");
+    expect(existsSync(path.join(dir, 'f64.ts')) || existsSync(path.join(dir, 'wgsl.ts'))).toBe(false);
   });
 });
 

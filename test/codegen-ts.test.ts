@@ -75,6 +75,8 @@ const CONFIGS: readonly Config[] = [
   { name: 'gain: scalars against vectors', def: gain, sizes: { X: 2, H: 3, Y: 4 } },
   // sizes that are multiples of four: the wasm target's vector loops, not only their one-lane tails
   { name: 'lstm, X 4, H 8', def: lstm, sizes: { X: 4, H: 8, Y: 4 } },
+  // five classes: the wasm one-hot and softmax past their vectors
+  { name: 'elman, Y 5', def: elman, sizes: { X: 2, H: 3, Y: 5 } },
   // without the optimizing passes: the loops as traced (input projection, readout, weight-gradient
   // sums and products in every orientation inside the loops)
   { name: 'lstm -O0', def: lstm, opt: 0 },
@@ -174,7 +176,7 @@ describe('TypeScript target: generated trainers', () => {
           loadEnv(t, c, env);
           const logits = t.predict(batchOf(c, env, float).inputs);
           expect(logits).toBeInstanceOf(float === 'f32' ? Float32Array : Float64Array);
-          expect(logits.length).toBe(T * B * SIZES.Y);
+          expect(logits.length).toBe(T * B * (cfg.sizes ?? SIZES).Y!);
           const floor = float === 'f32' ? 1e-3 : FLOOR64;
           const errs: Record<string, number> = { logits: scaledErr(logits, ref.logits!.data, floor) };
           for (const s of c.states) errs[`state ${s.name}`] = scaledErr(t.state[s.name]!, ref[s.name]!.data, floor);

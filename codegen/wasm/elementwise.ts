@@ -4,9 +4,10 @@
  * innermost axis four elements at a time and its last n mod 4 one lane at a time, every value as a
  * vector (a contiguous access a v128 load, a broadcast a splat), exp/tanh/sigmoid from math.ts.
  * The function's parameters are the integer variables its offsets use (`start`, `t0`…) and its
- * float scalars; each access's address is computed from them once, on entry. A kernel this cannot
- * express (a one-hot of class ids, which live in an Int32Array; a log; a strided innermost access)
- * returns null, and stays the TS target's loop over views of the same memory.
+ * float scalars; each access's address is computed from them once, on entry. A one-hot compares
+ * class ids (i32 lanes, copied into the memory) with each lane's class coordinate. A kernel this
+ * cannot express (a log; a strided innermost access; an op it does not know) returns null, and
+ * stays the TS target's loop over views of the same memory.
  */
 import type { ElementwiseKernel, Expr, Access } from '../schedule/types.ts';
 import { F32, I32, V128, op, type Bytes, type ValType, type WasmFunction } from './encode.ts';
@@ -19,7 +20,7 @@ export interface ElementwiseCall {
 }
 
 /** Merge axis d into d + 1 where every access steps over the inner axis exactly: (shape, strides) of the merged space. */
-function mergeAxes(shape: readonly number[], accesses: readonly Access[]): { shape: number[]; strides: number[][] } {
+function mergeAxes(shape: readonly number[], accesses: readonly { readonly strides: readonly number[] }[]): { shape: number[]; strides: number[][] } {
   let dims = shape.length ? [...shape] : [1];
   let strides = accesses.map((a) => (shape.length ? [...a.strides] : [0]));
   for (let d = dims.length - 2; d >= 0; d--) {
@@ -31,7 +32,7 @@ function mergeAxes(shape: readonly number[], accesses: readonly Access[]): { sha
   return { shape: dims, strides };
 }
 
-const SUPPORTED = new Set(['load', 'literal', 'scalar', 'local', 'neg', 'exp', 'tanh', 'sigmoid', 'relu', 'relu_deriv', 'stop_gradient', 'add', 'sub', 'mul', 'div', 'sqerr']);
+const SUPPORTED = new Set(['load', 'onehot', 'literal', 'scalar', 'local', 'neg', 'exp', 'tanh', 'sigmoid', 'relu', 'relu_deriv', 'stop_gradient', 'add', 'sub', 'mul', 'div', 'sqerr']);
 
 function exprs(e: Expr, out: Expr[] = []): Expr[] {
   out.push(e);
@@ -47,11 +48,17 @@ function exprs(e: Expr, out: Expr[] = []): Expr[] {
 export function elementwiseFunction(k: ElementwiseKernel, name: string, base: (buf: string) => number | undefined): ElementwiseCall | null {
   const all = [...k.locals.flatMap((e) => exprs(e)), ...k.stores.flatMap((s) => exprs(s.value))];
   if (!all.every((e) => SUPPORTED.has(e.op))) return null;
+  // loads (a one-hot's class ids too, 32-bit integers in the same memory), then stores
   const accesses: Access[] = [];
   for (const e of all) if (e.op === 'load') accesses.push(e.access);
+  else if (e.op === 'onehot') accesses.push(e.index);
   accesses.push(...k.stores.map((s) => s.to));
   if (!accesses.every((a) => base(a.buf) !== undefined)) return null;
-  const merged = mergeAxes(k.shape, accesses);
+  // a one-hot's class coordinate merges with the axes too (its strides after the accesses')
+  const classes = all.flatMap((e) => (e.op === 'onehot' ? [e.cls] : []));
+  const mergedAll = mergeAxes(k.shape, [...accesses, ...classes]);
+  const merged = { shape: mergedAll.shape, strides: mergedAll.strides.slice(0, accesses.length) };
+  const classStrides = (cls: (typeof classes)[number]) => mergedAll.strides[accesses.length + classes.indexOf(cls)]!;
   const rank = merged.shape.length, inner = merged.shape[rank - 1]!;
   // the innermost axis: contiguous or broadcast for loads, contiguous for stores
   if (!merged.strides.every((s, i) => s[rank - 1] === 1 || (s[rank - 1] === 0 && i < accesses.length - k.stores.length))) return null;
@@ -99,6 +106,17 @@ export function elementwiseFunction(k: ElementwiseKernel, name: string, base: (b
     const expr = (e: Expr): Bytes => {
       switch (e.op) {
         case 'load': return load(e.access);
+        case 'onehot': {
+          // 1 where the class id equals the lane's class coordinate off + Σ counter·stride + j·stride
+          const st = classStrides(e.cls), last = st[rank - 1]!;
+          const coordinate: Bytes = [...op.i32Const(e.cls.off)];
+          st.slice(0, -1).forEach((x, d) => x !== 0 && coordinate.push(...op.localGet(counters[d]!), ...op.i32Const(x), ...op.i32Mul, ...op.i32Add));
+          if (last !== 0) coordinate.push(...op.localGet(J), ...op.i32Const(2), ...op.i32ShrU, ...op.i32Const(last), ...op.i32Mul, ...op.i32Add);
+          return [
+            ...load(e.index), ...coordinate, ...op.i32x4Splat, ...op.v128ConstI32([0, last, 2 * last, 3 * last]), ...op.i32x4Add, ...op.i32x4Eq,
+            ...op.v128Const([1, 1, 1, 1]), ...op.v128And,
+          ];
+        }
         case 'literal': return op.v128Const([e.value, e.value, e.value, e.value]);
         case 'scalar': return [...op.localGet(vars.length + scalars.indexOf(e.name)), ...op.f32x4Splat];
         case 'local': return op.localGet(valueLocals[e.id]!);

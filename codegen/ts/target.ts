@@ -11,7 +11,7 @@ import { kernels, plus } from './kernels.ts';
 import { writeUpdate } from './update.ts';
 
 /**
- * A kernel another target renders itself (the wasm target's products), or false: then it is
+ * A kernel another target renders itself (the wasm target's calls into WebAssembly), or false: then it is
  * rendered here, as plain loops.
  */
 export type KernelOverride = (w: CodeBlockWriter, kernel: Kernel) => boolean;

@@ -1,9 +1,28 @@
 /**
- * `npx tsx bench/kernels.ts`: the matrix-product loop shapes the TypeScript target could emit, at
- * the sizes of the benchmark LSTM step (B=32, H=128, X=64, T=64), timed in one process. Prints
- * GFLOP/s and the ratio to the loop the target used before the orient-products pass (the first
- * row of each group). BENCH_SECONDS sets the time per row (default 1.5).
+ * `npm run bench:kernels` (`npx tsx bench/kernels.ts`): matrix products, timed in one process.
+ * First the table of the products the LSTM trainers run (B=32, T=64, X=64, Y=64, H=128 and 512),
+ * read from their schedules: each as the TS target's kernel, the wasm target's kernel
+ * (codegen/wasm/matmul.ts, plain SIMD mul+add as Node 20 has no relaxed SIMD) and TensorFlow.js's
+ * wasm backend (XNNPACK) on the same shape in its fast orientation (A·B, B transposed beforehand,
+ * untimed), with wasm's ratio to each. Then the loop shapes the TypeScript target could emit, at
+ * the sizes of the H=128 step, with the ratio to the loop it used before the orient-products pass
+ * (the first row of each group). BENCH_SECONDS sets the time per row (default 1.5).
  */
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { fileURLToPath } from 'node:url';
+import { CodeBlockWriter } from 'ts-morph';
+import lstm from '../examples/cells/lstm.ts';
+import { constant } from '../codegen/schedule/affine.ts';
+import { buildSchedule } from '../codegen/schedule/build.ts';
+import type { Item, MatmulKernel } from '../codegen/schedule/types.ts';
+import { kernels } from '../codegen/ts/kernels.ts';
+import { encodeModule } from '../codegen/wasm/encode.ts';
+import { matmulFunction, matmulName, tileOf } from '../codegen/wasm/matmul.ts';
+import { traceCell } from '../src/dsl/trace.ts';
+import { planTraining } from '../src/program.ts';
+
 type F = Float32Array;
 const seconds = Number(process.env.BENCH_SECONDS ?? 1.5);
 
@@ -89,6 +108,61 @@ function gflops(macs: number, f: () => void): number {
   return (2 * macs * n) / ((performance.now() - start) / 1000) / 1e9;
 }
 
+/** The A·Bᵀ products of a trainer's schedule, with how many times a training step runs each. */
+function productsOf(H: number): { k: MatmulKernel; calls: number }[] {
+  const program = planTraining(traceCell(lstm, { sizes: { X: 64, H, Y: 64 }, batch: 32 }), 64, { k1: 64, k2: 64 });
+  const found = new Map<string, { k: MatmulKernel; calls: number }>();
+  const walk = (items: readonly Item[], times: number) => {
+    for (const it of items) {
+      if (it.kind === 'loop') walk(it.body, times * it.length);
+      else if (it.kind === 'matmul' && !it.transA && it.transB) {
+        const key = matmulName(it);
+        const f = found.get(key);
+        if (f) f.calls += times;
+        else found.set(key, { k: it, calls: times });
+      }
+    }
+  };
+  for (const fn of buildSchedule(program).functions) if (fn.name.startsWith('window')) walk(fn.items, 1);
+  return [...found.values()];
+}
+
+async function productTable(): Promise<void> {
+  setWasmPaths(fileURLToPath(new URL('./', import.meta.resolve('@tensorflow/tfjs-backend-wasm'))));
+  if (!(await tf.setBackend('wasm'))) throw new Error('tfjs wasm backend failed to initialize');
+  console.log('products of the LSTM trainers (B=32 T=64 X=64 Y=64), C = A·Bᵀ, A [M, K], B [N, K]: GFLOP/s');
+  console.log(`  ${'H'.padStart(3)} ${'M×N×K'.padEnd(16)} ${'per step'.padStart(8)} ${'tile'.padEnd(5)} ${'TS'.padStart(6)} ${'wasm'.padStart(6)} ${'tfjs'.padStart(6)}  wasm/TS  wasm/tfjs`);
+  for (const H of [128, 512]) {
+    for (const { k, calls } of productsOf(H)) {
+      const { m: M, n: N, k: K } = k;
+      const A = rand(M * K), B = rand(N * K);
+      // TS: the target's own kernel over one array
+      const w = new CodeBlockWriter();
+      kernels.matmul(w, { ...k, a: { buf: 'F', off: constant(0) }, b: { buf: 'F', off: constant(M * K) }, c: { buf: 'F', off: constant(M * K + N * K) } });
+      const tsKernel = new Function('F', w.toString()) as (F: Float32Array) => void;
+      const Fts = new Float32Array(M * K + N * K + M * N);
+      Fts.set(A), Fts.set(B, M * K);
+      // wasm: the target's kernel in a memory of its own
+      const fn = matmulFunction(k, false);
+      const bytes = M * K + N * K + M * N;
+      const wasm = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => { exports: Record<string, unknown> }; Module: new (b: Uint8Array) => object } }).WebAssembly;
+      const inst = new wasm.Instance(new wasm.Module(encodeModule([fn], Math.ceil((4 * bytes) / 65536))), {});
+      const mem = new Float32Array((inst.exports.memory as { buffer: ArrayBuffer }).buffer, 0, bytes);
+      mem.set(A), mem.set(B, M * K);
+      const mm = inst.exports[fn.name] as (a: number, b: number, c: number) => void;
+      // tfjs: A·B with B [K, N] (the transposed variants are 6-8× slower in tfjs-wasm 4.22)
+      const ta = tf.tensor2d(A, [M, K]), tb = tf.tidy(() => tf.tensor2d(B, [N, K]).transpose());
+      const macs = M * N * K;
+      const gTs = gflops(macs, () => tsKernel(Fts));
+      const gWasm = gflops(macs, () => mm(0, 4 * M * K, 4 * (M * K + N * K)));
+      const gTf = gflops(macs, () => tf.tidy(() => void tf.matMul(ta, tb).dataSync()));
+      tf.dispose([ta, tb]);
+      const t = tileOf(k);
+      console.log(`  ${String(H).padStart(3)} ${`${M}×${N}×${K}`.padEnd(16)} ${String(calls).padStart(8)} ${`${t.mr}×${t.nr}`.padEnd(5)} ${gTs.toFixed(2).padStart(6)} ${gWasm.toFixed(2).padStart(6)} ${gTf.toFixed(2).padStart(6)}  ${(gWasm / gTs).toFixed(2).padStart(6)}×  ${(gWasm / gTf).toFixed(2).padStart(8)}×`);
+    }
+  }
+}
+
 function group(title: string, macs: number, rows: [string, () => void][]): void {
   console.log(`\n${title}`);
   let base = 0;
@@ -99,6 +173,8 @@ function group(title: string, macs: number, rows: [string, () => void][]): void 
   }
 }
 
+await productTable();
+console.log('\nJavaScript loop shapes for the TS target');
 {
   // one backward step: δ [B, 4H] · W_hh [4H, H]
   const [M, N, K] = [32, 128, 512];

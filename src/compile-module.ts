@@ -41,8 +41,8 @@ export interface ModuleOptions {
   readonly opt?: 0 | 1;
   /** 'ts' (default): a TypeScript module; 'js': a JavaScript module and its declarations. */
   readonly format?: 'ts' | 'js';
-  /** 'ts' (default): TypeScript loops; 'webgpu': WGSL shaders driven on a GPUDevice (f32 only). */
-  readonly target?: 'ts' | 'webgpu';
+  /** 'ts' (default): TypeScript loops; 'wasm': the kernels as WebAssembly SIMD (float32 only, docs/wasm.md); 'webgpu': WGSL shaders driven on a GPUDevice (float32 only, docs/webgpu.md). */
+  readonly target?: 'ts' | 'wasm' | 'webgpu';
   /** WebGPU: 'persistent' (default) or 'per-step' loops over time steps (docs/webgpu.md). */
   readonly gpuLoops?: 'persistent' | 'per-step';
 }
@@ -118,12 +118,13 @@ export async function compile(cell: string | CellDef | TracedCell, options: Modu
   if (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1)) throw bad('momentum', momentum, 'a number in [0, 1)');
   const clip = o.clip === null ? null : positive('clip', o.clip, false) ?? null;
   const float = oneOf('float', o.float, ['f32', 'f64'] as const) ?? 'f32';
-  const target = oneOf('target', o.target, ['ts', 'webgpu'] as const) ?? 'ts';
+  const target = oneOf('target', o.target, ['ts', 'wasm', 'webgpu'] as const) ?? 'ts';
   const gpuLoops = oneOf('gpuLoops', o.gpuLoops, ['persistent', 'per-step'] as const);
   if (gpuLoops !== undefined && target !== 'webgpu') throw new RnncError("gpuLoops: only target 'webgpu' uses it");
   if (target === 'webgpu' && float === 'f64') throw new RnncError("target 'webgpu': WebGPU computes in float32; float 'f64' is for the TS target");
   const seed = positive('seed', o.seed, true) ?? 1;
   const opt = oneOf('opt', o.opt, [0, 1] as const) ?? 1;
+  if (target === 'wasm' && float === 'f64') throw new RnncError("compile: option 'target' 'wasm' computes in float32 only: use float 'f32', or target 'ts' for float64");
 
   let traced: TracedCell;
   if (isTraced(cell)) {

@@ -2,6 +2,8 @@
 import { generateTrainer, type TrainerConfig } from '../codegen/host/trainer.ts';
 import { tsTarget } from '../codegen/ts/target.ts';
 import { generateWebGpuTrainer } from '../codegen/wgsl/host.ts';
+import { wasmTarget } from '../codegen/wasm/target.ts';
+import { RnncError } from '../ir/error.ts';
 import { defaultOptimizer, type OptimizerSpec } from '../codegen/host/runtime.ts';
 
 export { defaultOptimizer };
@@ -18,8 +20,8 @@ export interface CompileOptions {
   readonly seed?: number;
   /** Optimization level: 1 (default) runs every pass, 0 only differentiates (see passesAt). */
   readonly opt?: 0 | 1;
-  /** 'ts' (default): plain TypeScript loops; 'webgpu': WGSL shaders and an asynchronous host on a GPUDevice. */
-  readonly target?: 'ts' | 'webgpu';
+  /** 'ts' (default): plain TypeScript loops; 'wasm': the kernels as WebAssembly SIMD (float32 only); 'webgpu': WGSL shaders and an asynchronous host on a GPUDevice. */
+  readonly target?: 'ts' | 'wasm' | 'webgpu';
   /** WebGPU only: 'persistent' (default) runs each loop that allows it as one dispatch; 'per-step' dispatches every kernel of every step. */
   readonly gpuLoops?: 'persistent' | 'per-step';
 }
@@ -31,6 +33,8 @@ export function compileTrainer(cell: TracedCell, opts: CompileOptions): string {
     clip: opts.clip ?? null,
     seed: opts.seed ?? 1,
   };
+  if (opts.target === 'wasm' && cfg.float === 'f64') throw new RnncError('--target wasm computes in float32 only: use --float f32, or --target ts for float64');
   const program = planTraining(cell, opts.seq, opts.truncation ?? { k1: opts.seq, k2: opts.seq }, opts.opt ?? 1);
-  return opts.target === 'webgpu' ? generateWebGpuTrainer(program, cfg, { loops: opts.gpuLoops }) : generateTrainer(program, cfg, tsTarget(cfg.float));
+  if (opts.target === 'webgpu') return generateWebGpuTrainer(program, cfg, { loops: opts.gpuLoops });
+  return generateTrainer(program, cfg, opts.target === 'wasm' ? wasmTarget() : tsTarget(cfg.float));
 }

@@ -3,7 +3,8 @@
  * an embedded token input, a last-step loss, an MSE loss, truncation k and k1:k2), the generated
  * module is standalone (no imports), type-checks under strict settings, and computes what the
  * reference interpreter computes: loss, every parameter gradient, the final state, and the logits
- * of `predict` — in float32 and in float64.
+ * of `predict` — in float32 and in float64, and with the wasm target (codegen/wasm: the products
+ * as WebAssembly SIMD, float32), at the float32 tolerance.
  */
 import { Node, Project, SyntaxKind, ts, type FunctionDeclaration } from 'ts-morph';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +36,9 @@ const B = 2, T = 5;
  * tensor and allow 1e-4: ~100x the expected rounding, yet a wrong gate, index or missing term
  * changes a gradient by O(1) of its scale.
  * float64: same arithmetic up to summation order: ~1e-15; we allow 1e-12 (floor 1e-9).
+ * wasm: as float32, except that a product's dot products also accumulate in float32 (four partial
+ * sums per lane, added at the end) where the TS target accumulates in double: a further relative
+ * error of at most K·2^-24 per product (K ≤ 10 here, so ~1e-6), well inside the same 1e-4.
  */
 const TOL32 = 1e-4;
 const TOL64 = 1e-12;
@@ -69,6 +73,10 @@ const CONFIGS: readonly Config[] = [
   { name: 'tagger: tokens, lookup and a dense input', def: tagger, sizes: { V: 5, E: 2, F: 2, H: 3, Y: 4 }, truncate: '3' },
   // a scalar parameter and a per-example scalar, broadcast against vectors
   { name: 'gain: scalars against vectors', def: gain, sizes: { X: 2, H: 3, Y: 4 } },
+  // sizes that are multiples of four: the wasm target's vector loops, not only their one-lane tails
+  { name: 'lstm, X 4, H 8', def: lstm, sizes: { X: 4, H: 8, Y: 4 } },
+  // five classes: the wasm one-hot and softmax past their vectors
+  { name: 'elman, Y 5', def: elman, sizes: { X: 2, H: 3, Y: 5 } },
   // without the optimizing passes: the loops as traced (input projection, readout, weight-gradient
   // sums and products in every orientation inside the loops)
   { name: 'lstm -O0', def: lstm, opt: 0 },
@@ -99,7 +107,7 @@ const note = (key: string, errs: Record<string, number>) => {
 // regression targets may then be either): type-check them where those types occur
 const TYPECHECK_F64 = new Set(['elman', 'lstm, embed x: 5', 'elman, MSE loss', 'tagger: tokens, lookup and a dense input']);
 
-interface Built { c: TracedCell; trunc: Truncation; f32: Compiled; f64: Compiled }
+interface Built { c: TracedCell; trunc: Truncation; f32: Compiled; f64: Compiled; wasm: Compiled }
 const built = new Map<string, Built>();
 
 beforeAll(async () => {
@@ -108,10 +116,12 @@ beforeAll(async () => {
     const trunc = parseTruncation(cfg.truncate, T);
     const f32 = await compileAndLoad(c, { seq: T, truncation: trunc, float: 'f32', opt: cfg.opt });
     const f64 = await compileAndLoad(c, { seq: T, truncation: trunc, float: 'f64', opt: cfg.opt });
-    built.set(cfg.name, { c, trunc, f32, f64 });
+    const wasm = await compileAndLoad(c, { seq: T, truncation: trunc, float: 'f32', opt: cfg.opt, target: 'wasm' });
+    built.set(cfg.name, { c, trunc, f32, f64, wasm });
     // all modules in one program: the checker and the lib files are set up once
     project.createSourceFile(fileName(cfg.name, 'f32'), f32.source);
     if (TYPECHECK_F64.has(cfg.name)) project.createSourceFile(fileName(cfg.name, 'f64'), f64.source);
+    project.createSourceFile(fileName(cfg.name, 'wasm'), wasm.source);
   }
 }, 120_000);
 
@@ -120,11 +130,11 @@ const fileName = (name: string, float: string) => `${name.replace(/\W+/g, '_')}_
 describe('TypeScript target: generated trainers', () => {
   for (const cfg of CONFIGS) {
     describe(cfg.name, () => {
-      let c: TracedCell, trunc: Truncation, f32: Compiled, f64: Compiled;
-      beforeAll(() => void ({ c, trunc, f32, f64 } = built.get(cfg.name)!));
+      let c: TracedCell, trunc: Truncation, f32: Compiled, f64: Compiled, wasm: Compiled;
+      beforeAll(() => void ({ c, trunc, f32, f64, wasm } = built.get(cfg.name)!));
 
-      it(`is standalone and type-checks in strict mode (float32${TYPECHECK_F64.has(cfg.name) ? ' and float64' : ''})`, () => {
-        for (const [float, m] of [['f32', f32], ['f64', f64]] as const) {
+      it(`is standalone and type-checks in strict mode (float32${TYPECHECK_F64.has(cfg.name) ? ', float64' : ''} and wasm)`, () => {
+        for (const [float, m] of [['f32', f32], ['f64', f64], ['wasm', wasm]] as const) {
           expect(m.source).not.toMatch(/\bimport\s*\(|\brequire\s*\(|^\s*import\s|^\s*export\s[^;]*\bfrom\s/m);
           const sf = project.getSourceFile(fileName(cfg.name, float));
           if (!sf) continue;
@@ -137,11 +147,13 @@ describe('TypeScript target: generated trainers', () => {
         }
       }, 30_000);
 
-      for (const float of ['f32', 'f64'] as const) {
-        it(`${float}: lossAndGrad matches the interpreter (loss, every gradient, final state)`, () => {
+      for (const variant of ['f32', 'f64', 'wasm'] as const) {
+        const float = variant === 'f64' ? 'f64' : 'f32';
+        const mod = () => ({ f32, f64, wasm })[variant].mod;
+        it(`${variant}: lossAndGrad matches the interpreter (loss, every gradient, final state)`, () => {
           const env = randomEnv(c, T, 101, { f32: float === 'f32' });
           const ref = reference(c, T, trunc, env);
-          const t = (float === 'f32' ? f32 : f64).mod.createTrainer();
+          const t = mod().createTrainer();
           loadEnv(t, c, env);
           const batch = batchOf(c, env, float);
           const loss = t.lossAndGrad(batch);
@@ -153,22 +165,22 @@ describe('TypeScript target: generated trainers', () => {
             errs[`grad ${p.name}`] = scaledErr(t.grads[p.name]!, ref[`grad_${p.name}`]!.data, floor);
           }
           for (const s of c.states) errs[`state ${s.name}`] = scaledErr(t.state[s.name]!, ref[s.name]!.data, floor);
-          note(`${cfg.name} ${float} lossAndGrad`, errs);
+          note(`${cfg.name} ${variant} lossAndGrad`, errs);
           for (const [k, e] of Object.entries(errs)) expect(e, k).toBeLessThan(float === 'f32' ? TOL32 : TOL64);
         });
 
-        it(`${float}: predict matches the inference graph (logits at every step, final state)`, () => {
+        it(`${variant}: predict matches the inference graph (logits at every step, final state)`, () => {
           const env = randomEnv(c, T, 202, { f32: float === 'f32' });
           const ref = referencePredict(c, T, env);
-          const t = (float === 'f32' ? f32 : f64).mod.createTrainer();
+          const t = mod().createTrainer();
           loadEnv(t, c, env);
           const logits = t.predict(batchOf(c, env, float).inputs);
           expect(logits).toBeInstanceOf(float === 'f32' ? Float32Array : Float64Array);
-          expect(logits.length).toBe(T * B * SIZES.Y);
+          expect(logits.length).toBe(T * B * (cfg.sizes ?? SIZES).Y!);
           const floor = float === 'f32' ? 1e-3 : FLOOR64;
           const errs: Record<string, number> = { logits: scaledErr(logits, ref.logits!.data, floor) };
           for (const s of c.states) errs[`state ${s.name}`] = scaledErr(t.state[s.name]!, ref[s.name]!.data, floor);
-          note(`${cfg.name} ${float} predict`, errs);
+          note(`${cfg.name} ${variant} predict`, errs);
           for (const [k, e] of Object.entries(errs)) expect(e, k).toBeLessThan(float === 'f32' ? TOL32 : TOL64);
         });
       }
@@ -287,14 +299,28 @@ describe('TypeScript target: nothing is allocated per training step', () => {
     { name: 'gru, momentum, float64', def: gru, opts: { seq: T, optimizer: defaultOptimizer('momentum'), float: 'f64' } },
     { name: 'gru, loss on the last step, truncate 2', def: gru, lossOn: 'last', opts: { seq: T, truncation: { k1: 2, k2: 2 } } },
     { name: 'lstm, embed x: 5 (--embed x=5), SGD', def: lstm, embed: { x: 5 }, opts: { seq: T } },
+    // the wasm target: its host is this one, its products calls into WebAssembly
+    { name: 'wasm target: lstm, truncate 2:3, Adam, clip', def: lstm, opts: { seq: T, truncation: { k1: 2, k2: 3 }, optimizer: defaultOptimizer('adam'), clip: 1, target: 'wasm' } },
+    { name: 'wasm target: elman, embed x: 5, momentum', def: elman, embed: { x: 5 }, opts: { seq: T, optimizer: defaultOptimizer('momentum'), target: 'wasm' } },
   ];
+  /**
+   * Calls of the wasm target's kernels (the members of `interface WasmKernels`): WebAssembly
+   * functions of three numbers, which allocate nothing on the JavaScript heap. The rest are unknown.
+   */
+  const splitCalls = (source: string, calls: readonly string[]) => {
+    const kernels = new Set([...(source.match(/^interface WasmKernels (.*)$/m)?.[1] ?? '').matchAll(/\b((?:mm|ew|tr|sum|lsm|ce)_?\w+)\(/g)].map((m) => m[1]!));
+    const isKernel = (call: string) => kernels.has(call.replace(/^\w+: /, '').split('(')[0]!);
+    return { kernelCalls: calls.filter(isKernel), unknown: calls.filter((x) => !isKernel(x)) };
+  };
   for (const k of CASES) {
     it(`${k.name}: step, lossAndGrad and forward, and everything they call, allocate nothing`, () => {
       const c = traceCell(k.def, { sizes: SIZES, batch: B, ...(k.lossOn ? { lossOn: k.lossOn } : {}), ...(k.embed ? { embed: k.embed } : {}) });
       const source = compileTrainer(c, k.opts);
       const { allocations, reached, unknownCalls } = perStepAllocations(source, ['step', 'lossAndGrad', 'forward']);
       expect(allocations, describeAllocations(allocations)).toEqual([]);
-      expect(unknownCalls).toEqual([]);
+      const { kernelCalls, unknown } = splitCalls(source, unknownCalls);
+      expect(unknown).toEqual([]);
+      expect(kernelCalls.length > 0, 'calls into the wasm kernels').toBe(k.opts.target === 'wasm');
       // the check covered the per-step code: every window function, the update, clipping, the batch checks
       const windows = [...source.matchAll(/^\s*function (window\d+)\(/gm)].map((m) => m[1]!);
       expect(windows.length).toBeGreaterThan(0);
@@ -309,7 +335,7 @@ describe('TypeScript target: nothing is allocated per training step', () => {
       // predict: its one allocation is the array it returns, on the branch without `out` (a copy of
       // the logits, or, when a truncated trainer runs inference chunk by chunk, the array they fill)
       const p = perStepAllocations(source, ['predict']);
-      expect(p.unknownCalls).toEqual([]);
+      expect(splitCalls(source, p.unknownCalls).unknown).toEqual([]);
       expect(p.allocations.map((a) => `${a.fn} ${a.what}`), describeAllocations(p.allocations)).toEqual([k.opts.truncation && k.opts.truncation.k1 < T ? 'predict new' : 'predict .slice()']);
       expect(p.allocations[0]!.node.getFirstAncestorByKind(SyntaxKind.IfStatement)?.getExpression().getText()).toBe('out === undefined');
     });

@@ -74,9 +74,15 @@ export interface Compiled {
   readonly mod: GenModule;
 }
 
+/**
+ * The target of the float32 modules compileAndLoad makes when the options name none: 'ts', or
+ * RNNC_TEST_TARGET (vitest.config.ts runs the trainer tests again with it set to 'wasm').
+ */
+export const TEST_TARGET: 'ts' | 'wasm' = process.env.RNNC_TEST_TARGET === 'wasm' ? 'wasm' : 'ts';
+
 /** Compile a traced cell to a trainer module and import it. */
 export async function compileAndLoad(c: TracedCell, opts: CompileOptions): Promise<Compiled> {
-  const source = compileTrainer(c, opts);
+  const source = compileTrainer(c, { ...opts, target: opts.target ?? (opts.float === 'f64' ? 'ts' : TEST_TARGET) });
   const mod = await importGenerated<GenModule>(source);
   return { source, mod };
 }

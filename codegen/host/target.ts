@@ -31,4 +31,19 @@ export interface Target {
   writeUpdate(w: CodeBlockWriter, kind: OptimizerKind): void;
   /** `function clip(): void`: scale G to global L2 norm `hyper.clip` when it is longer. */
   writeClip(w: CodeBlockWriter): void;
+  // Optional: a target whose kernels see only their own memory (wasm) places the host's arrays there.
+  /** Module-level statements after the host's helpers (the wasm target's bytes, its async creator). */
+  moduleStatements?(schedule: Schedule, plan: MemoryPlan, arrays: ArraySizes): string[];
+  /** Declares `const P, G, S, M, V` (floatArray) first thing in createTrainer; by default fresh arrays. */
+  declareArrays?(w: CodeBlockWriter, arrays: ArraySizes): void;
+  /** Statements run once the inputs are bound (`in_<name>` set), in bind() and in predict(). */
+  afterBind?(w: CodeBlockWriter): void;
+}
+
+/** Elements of the parameters P (and gradients G), the state S and the optimizer's moments M and V. */
+export interface ArraySizes {
+  readonly P: number;
+  readonly S: number;
+  readonly M: number;
+  readonly V: number;
 }

@@ -146,6 +146,8 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
     { name: 'importParams', type: `(flat: ${floatT}) => void` },
   ] });
   writeSupport(sf, c, cfg, F, T);
+  const arrays = { P: nP, S: nS, M: cfg.optimizer.kind === 'sgd' ? 0 : nP, V: cfg.optimizer.kind === 'adam' ? nP : 0 };
+  if (target.moduleStatements) sf.addStatements(target.moduleStatements(schedule, memory, arrays));
 
   sf.addFunction({
     isExported: true,
@@ -155,8 +157,13 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
     docs: ['A trainer with its own parameters (seeded init), gradients, state and optimizer state. Every buffer is allocated here, once.'],
     statements: (w) => {
       w.writeLine('checkOptions(options);');
-      w.writeLine(`const P = new ${F}(${nP}), G = new ${F}(${nP}), S = new ${F}(${nS});`);
-      w.writeLine(`const M = new ${F}(${cfg.optimizer.kind === 'sgd' ? 0 : nP}), V = new ${F}(${cfg.optimizer.kind === 'adam' ? nP : 0}), stepCount = new Float64Array(1);`);
+      if (target.declareArrays) {
+        target.declareArrays(w, arrays);
+        w.writeLine('const stepCount = new Float64Array(1);');
+      } else {
+        w.writeLine(`const P = new ${F}(${nP}), G = new ${F}(${nP}), S = new ${F}(${nS});`);
+        w.writeLine(`const M = new ${F}(${arrays.M}), V = new ${F}(${arrays.V}), stepCount = new Float64Array(1);`);
+      }
       w.writeLine(`// a copy of everything step() may change, restored if a window produces a non-finite loss or gradient`);
       w.writeLine(`const saved = { P: new ${F}(${nP}), M: new ${F}(M.length), V: new ${F}(V.length), S: new ${F}(${nS}), stepCount: new Float64Array(1) };`);
       w.writeLine(`const hyper = checkedHyper({ lr: options.lr ?? ${cfg.optimizer.lr}, momentum: options.momentum ?? ${cfg.optimizer.momentum}, beta1: options.beta1 ?? ${cfg.optimizer.beta1}, beta2: options.beta2 ?? ${cfg.optimizer.beta2}, eps: options.eps ?? ${cfg.optimizer.eps}, clip: options.clip === undefined ? ${cfg.clip} : options.clip });`);
@@ -193,6 +200,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
           w.writeLine(`if (counted(0, ${T}) === 0) throw new RangeError('batch: no position is counted (every target is -100 or past the end of its sequence); nothing changed');`);
         }
         w.writeLine(c.lengths && c.target.kind === 'class' ? 'in_target = targetIds;' : 'in_target = batch.targets;');
+        target.afterBind?.(w);
       });
       w.blankLine();
       // the windows of a sequence as runs of the same function at evenly spaced starts: one loop
@@ -267,6 +275,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
         });
         c.inputs.forEach((i) => w.writeLine(`in_${i.name} = inputs.${i.name};`));
         if (c.lengths) w.writeLine('fillLengths(lengths, null);');
+        target.afterBind?.(w);
         const chunks = schedule.inferenceSequence;
         if (chunks.length === 1 && chunks[0]!.count === 1) {
           w.writeLine('forward(0);');

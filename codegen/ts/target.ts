@@ -6,20 +6,36 @@
 import type { CodeBlockWriter } from 'ts-morph';
 import { formatAffine } from '../schedule/affine.ts';
 import type { Target } from '../host/target.ts';
-import type { Item, ScheduleFunction, View } from '../schedule/types.ts';
+import type { Item, Kernel, ScheduleFunction, View } from '../schedule/types.ts';
 import { kernels, plus } from './kernels.ts';
 import { writeUpdate } from './update.ts';
 
-function renderItem(w: CodeBlockWriter, item: Item): void {
+/**
+ * A kernel another target renders itself (the wasm target's calls into WebAssembly), or false: then it is
+ * rendered here, as plain loops.
+ */
+export type KernelOverride = (w: CodeBlockWriter, kernel: Kernel) => boolean;
+
+function renderItem(w: CodeBlockWriter, item: Item, override?: KernelOverride): void {
   if (item.kind === 'loop') {
     const step = item.variable.replace(/^t/, 'step');
     w.write(`for (let ${step} = 0; ${step} < ${item.length}; ${step}++)`).block(() => {
       w.writeLine(`const ${item.variable} = ${item.reverse ? `${item.length - 1} - ${step}` : step};`);
-      for (const it of item.body) renderItem(w, it);
+      for (const it of item.body) renderItem(w, it, override);
     });
     return;
   }
+  if (override?.(w, item)) return;
   (kernels[item.kind] as (w: CodeBlockWriter, k: typeof item) => void)(w, item);
+}
+
+/** A schedule function as plain loops (the TS target's renderFunction), some kernels left to `override`. */
+export function renderTsFunction(w: CodeBlockWriter, fn: ScheduleFunction, override?: KernelOverride): void {
+  const args = fn.args.map((a) => `${a.name}: number`).join(', ');
+  w.write(`function ${fn.name}(${args}): ${fn.result ? 'number' : 'void'}`).block(() => {
+    for (const item of fn.items) renderItem(w, item, override);
+    if (fn.result) w.writeLine(`return ${at0(fn.result)};`);
+  });
 }
 
 const at0 = (v: View) => `${v.buf}[${formatAffine(v.off)}]`;
@@ -42,13 +58,7 @@ export function tsTarget(float: 'f32' | 'f64'): Target {
         w.writeLine(`const ${b.name} = arena.subarray(${off}, ${off + b.size});`);
       }
     },
-    renderFunction(w, fn: ScheduleFunction) {
-      const args = fn.args.map((a) => `${a.name}: number`).join(', ');
-      w.write(`function ${fn.name}(${args}): ${fn.result ? 'number' : 'void'}`).block(() => {
-        for (const item of fn.items) renderItem(w, item);
-        if (fn.result) w.writeLine(`return ${at0(fn.result)};`);
-      });
-    },
+    renderFunction: (w, fn) => renderTsFunction(w, fn),
     copyOut(w, from, to, at, size) {
       const off = formatAffine(from.off);
       w.write(`for (let j = 0; j < ${size}; j++)`).block(() => w.writeLine(`${to}[${plus(at, 'j')}] = ${from.buf}[${plus(off, 'j')}];`));

@@ -13,7 +13,6 @@ export const optimizerOptions = {
   float: { type: 'string' },
   seed: { type: 'string' },
   opt: { type: 'string', short: 'O' },
-  target: { type: 'string' },
   'gpu-loops': { type: 'string' },
 } as const;
 
@@ -46,18 +45,15 @@ export const optimizerHelp = `      --optimizer NAME  sgd (default), momentum or
       --momentum MU     momentum for 'momentum' (default 0.9)
       --clip NORM       clip gradients to this global L2 norm before each update
       --float TYPE      f32 (default) or f64 arrays in the generated code
-      --target NAME     ts (default): TypeScript loops; webgpu: WGSL shaders and an async host
-                        on a GPUDevice you pass in (f32; docs/webgpu.md)
-      --gpu-loops HOW   webgpu: persistent (default: each loop over steps that allows it
-                        is one dispatch) or per-step (a dispatch per kernel per step)
       --seed N          default seed of the parameter init (default 1)
   -O, --opt LEVEL       1 (default): every pass of the pipeline ('rnnc ir --help' lists them);
                         0: differentiate only, the code follows the traced graph (a baseline)`;
 
-/** --target, checked against --float (WebGPU has no float64). */
-export function targetFrom(values: Values, float: 'f32' | 'f64'): 'ts' | 'webgpu' {
+/** --target, checked against --float (wasm and WebGPU compute in float32). */
+export function targetFrom(values: Values, float: 'f32' | 'f64'): 'ts' | 'wasm' | 'webgpu' {
   const target = (values.target as string | undefined) ?? 'ts';
-  if (target !== 'ts' && target !== 'webgpu') throw new RnncError(`--target: '${target}' must be ts or webgpu`);
+  if (target !== 'ts' && target !== 'wasm' && target !== 'webgpu') throw new RnncError(`--target: '${target}' must be ts, wasm or webgpu`);
+  if (target === 'wasm' && float === 'f64') throw new RnncError('--target wasm computes in float32 only: drop --float f64, or use --target ts for float64');
   if (target === 'webgpu' && float === 'f64') throw new RnncError('--target webgpu: WebGPU computes in float32; leave out --float f64');
   return target;
 }
@@ -90,9 +86,15 @@ A .ts or .js module is an ES module only in a package whose package.json says "t
 elsewhere rnnc says so and suggests .mts or .mjs, which are ES modules anywhere.
 
   -o, --out FILE        the module to write (.ts, .mts, .js or .mjs)
+      --target NAME     ts (default): every kernel as plain loops over typed arrays (f32 or f64);
+                        wasm: the kernels as WebAssembly SIMD embedded in the module (float32
+                        only; docs/wasm.md); webgpu: WGSL shaders and an async host on a
+                        GPUDevice you pass in (float32 only; docs/webgpu.md)
+      --gpu-loops HOW   webgpu: persistent (default: each loop over steps that allows it
+                        is one dispatch) or per-step (a dispatch per kernel per step)
 ${cellOptionsHelp.replace('%BATCH%', '32').replace('%SEQ%', '32')}
 ${optimizerHelp}`,
-  options: { ...cellOptions, ...optimizerOptions, out: { type: 'string', short: 'o' } },
+  options: { ...cellOptions, ...optimizerOptions, target: { type: 'string' }, out: { type: 'string', short: 'o' } },
   async run(values, positionals) {
     if (typeof values.out !== 'string') throw new RnncError('missing -o <trainer.ts>');
     const out = values.out;
@@ -105,6 +107,8 @@ ${optimizerHelp}`,
     if (positionals.length !== 1) throw new RnncError(`expects one cell file, got ${positionals.length ? positionals.join(' ') : 'none'}`);
     for (const f of dtsFile === undefined ? [out] : [out, dtsFile]) checkNotInput(f, positionals);
     const { optimizer, ...rest } = optimizerFrom(values);
+    const target = targetFrom(values, rest.float);
+    const gpuLoops = gpuLoopsFrom(values);
     const lossOn = values['loss-on'] as string | undefined;
     if (lossOn !== undefined && lossOn !== 'every' && lossOn !== 'last') throw new RnncError(`--loss-on: '${lossOn}' must be 'every' or 'last'`);
     const loss = values.loss as string | undefined;
@@ -127,8 +131,8 @@ ${optimizerHelp}`,
       momentum: optimizer.momentum,
       ...rest,
       format,
-      target: targetFrom(values, rest.float),
-      gpuLoops: gpuLoopsFrom(values),
+      target,
+      gpuLoops,
     });
     writeAtomicAll(dtsFile === undefined || m.dts === undefined ? [{ file: out, data: m.code }] : [{ file: out, data: m.code }, { file: dtsFile, data: m.dts }]);
     const advice = moduleTypeAdvice(out);

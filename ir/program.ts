@@ -13,14 +13,18 @@ export type Init =
   | { readonly kind: 'normal'; readonly std: number } // PyTorch's nn.Embedding default is N(0, 1)
   | { readonly kind: 'xavier' } // Glorot uniform: bound = sqrt(6 / (fan_in + fan_out))
   | { readonly kind: 'orthogonal'; readonly gain: number } // each square block orthogonal (QR of a Gaussian)
-  | { readonly kind: 'identity'; readonly scale: number }; // scale * I, per square block (IRNN: Le et al. 2015)
+  | { readonly kind: 'identity'; readonly scale: number } // scale * I, per square block (IRNN: Le et al. 2015)
+  | { readonly kind: 'constant'; readonly value: number }
+  // equal parts along the first axis, each with its own scheme: the gates of a stacked LSTM weight
+  // or bias (the forget gate's bias at 1: Gers et al. 2000, Jozefowicz et al. 2015)
+  | { readonly kind: 'split'; readonly parts: readonly Init[] };
 
 export interface Truncation {
   readonly k1: number;
   readonly k2: number;
 }
 
-export type OptimizerKind = 'sgd' | 'momentum' | 'adam';
+export type OptimizerKind = 'sgd' | 'momentum' | 'adam' | 'adamw' | 'rmsprop';
 
 export interface OptimizerSpec {
   readonly kind: OptimizerKind;
@@ -28,8 +32,19 @@ export interface OptimizerSpec {
   readonly momentum: number;
   readonly beta1: number;
   readonly beta2: number;
+  /** Adam, AdamW and RMSprop. */
   readonly eps: number;
+  /** AdamW's decoupled weight decay (p ← p − lr·λ·p before the Adam step). */
+  readonly weightDecay: number;
+  /** RMSprop's smoothing constant (PyTorch's `alpha`). */
+  readonly alpha: number;
 }
+
+/** How many arrays of the parameters' size an optimizer keeps (m, v). */
+export const optimizerMoments = (kind: OptimizerKind): { m: boolean; v: boolean } => ({
+  m: kind === 'momentum' || kind === 'adam' || kind === 'adamw',
+  v: kind === 'adam' || kind === 'adamw' || kind === 'rmsprop',
+});
 
 export interface TargetInfo {
   /** 'class': i32 ids in [0, classes); 'dense': f32 of `shape` per example. */
@@ -86,4 +101,12 @@ export interface TrainingProgram {
   readonly inference: readonly { readonly fn: string; readonly len: number; readonly graph: Graph }[];
   /** The chunks covering a sequence, in order. */
   readonly inferenceSequence: readonly { readonly fn: string; readonly start: number; readonly len: number }[];
+  /**
+   * Evaluation (the loss without a backward pass), in the inference chunks: inputs the parameters,
+   * the states, the stacked inputs and, where the chunk holds a loss, the target (the chunk's
+   * steps of it for a loss at every step, the last step's for a last-step loss); outputs each
+   * final state by name and `loss_rows` [B], each example's loss summed over the chunk's positions.
+   */
+  readonly evaluation: readonly { readonly fn: string; readonly len: number; readonly hasLoss: boolean; readonly graph: Graph }[];
+  readonly evaluationSequence: readonly { readonly fn: string; readonly start: number; readonly len: number }[];
 }

@@ -30,6 +30,8 @@ export interface ModuleOptions {
   readonly lr?: number;
   /** For 'momentum' (default 0.9). */
   readonly momentum?: number;
+  /** For 'adamw' (default 0.01). */
+  readonly weightDecay?: number;
   /** Clip gradients to this global L2 norm (default null: no clipping). */
   readonly clip?: number | null;
   readonly float?: 'f32' | 'f64';
@@ -53,7 +55,7 @@ export interface CompiledModule {
 
 /** Options that bind the cell, so a traced cell (already bound) cannot take them. */
 const TRACE_KEYS = ['sizes', 'batch', 'embed', 'loss', 'lossOn'] as const;
-const KEYS: readonly (keyof ModuleOptions)[] = [...TRACE_KEYS, 'seq', 'truncate', 'optimizer', 'lr', 'momentum', 'clip', 'float', 'seed', 'opt', 'format'];
+const KEYS: readonly (keyof ModuleOptions)[] = [...TRACE_KEYS, 'seq', 'truncate', 'optimizer', 'lr', 'momentum', 'weightDecay', 'clip', 'float', 'seed', 'opt', 'format'];
 
 const isTraced = (x: unknown): x is TracedCell => typeof x === 'object' && x !== null && isCellDef((x as { def?: unknown }).def) && 'step' in x && 'head' in x;
 
@@ -86,10 +88,12 @@ export async function compile(cell: string | CellDef | TracedCell, options: Modu
   const seq = positive('seq', o.seq, true) ?? 32;
   const truncate = o.truncate;
   if (truncate !== undefined && typeof truncate !== 'number' && typeof truncate !== 'string') throw bad('truncate', truncate, "k or 'k1:k2'");
-  const kind = oneOf('optimizer', o.optimizer, ['sgd', 'momentum', 'adam'] as const) ?? 'sgd';
+  const kind = oneOf('optimizer', o.optimizer, ['sgd', 'momentum', 'adam', 'adamw', 'rmsprop'] as const) ?? 'sgd';
   const optimizer = defaultOptimizer(kind, positive('lr', o.lr, false));
   const momentum = o.momentum ?? optimizer.momentum;
   if (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1)) throw bad('momentum', momentum, 'a number in [0, 1)');
+  const weightDecay = o.weightDecay ?? optimizer.weightDecay;
+  if (typeof weightDecay !== 'number' || !(Number.isFinite(weightDecay) && weightDecay >= 0)) throw bad('weightDecay', weightDecay, 'a non-negative number');
   const clip = o.clip === null ? null : positive('clip', o.clip, false) ?? null;
   const float = oneOf('float', o.float, ['f32', 'f64'] as const) ?? 'f32';
   const seed = positive('seed', o.seed, true) ?? 1;
@@ -113,7 +117,7 @@ export async function compile(cell: string | CellDef | TracedCell, options: Modu
   }
   // loaded on use: code generation pulls in ts-morph, and JavaScript output the TypeScript compiler
   const { compileTrainer } = await import('./compile.ts');
-  const source = compileTrainer(traced, { seq, truncation: parseTruncation(truncate, seq), optimizer: { ...optimizer, momentum }, clip, float, seed, opt });
+  const source = compileTrainer(traced, { seq, truncation: parseTruncation(truncate, seq), optimizer: { ...optimizer, momentum, weightDecay }, clip, float, seed, opt });
   const info = { cell: traced.def.name, batch: traced.batch, seq };
   if (format === 'ts') return { code: source, ...info };
   const { emitJavaScript } = await import('./emit-js.ts');

@@ -163,3 +163,31 @@ export function predictGraph(c: TracedCell, seq: number): Graph {
   c.states.forEach((s, k) => (outs[s.name] = b.proj(scan, k)));
   return makeGraph([...io.params, ...io.states, ...io.xs], outs);
 }
+
+/**
+ * A forward pass with the loss and no backward pass, over `len` steps from the given state: the
+ * final states by name and, where a loss falls in these steps, `loss_rows` [B], each example's
+ * loss summed over the positions (so a caller can average over fewer examples than the batch).
+ * `loss`: 'every' (a loss at every step), 'last' (on the last of these steps) or 'none'.
+ */
+export function evaluateGraph(c: TracedCell, len: number, loss: 'every' | 'last' | 'none'): Graph {
+  const io = sequenceInputs(c, len);
+  const every = loss === 'every';
+  const bodyOuts: Record<string, Node> = {};
+  for (const s of c.states) bodyOuts[s.name] = c.step.outputs[s.name]!;
+  const stepTarget = c.head.inputs.find((n) => n.attr<string>('role') === 'target')!;
+  if (every) bodyOuts.loss_rows = inlineGraph(c.head, { output: c.step.outputs.output! }).loss_rows!;
+  if (loss === 'last') bodyOuts.output = c.step.outputs.output!;
+  const body = makeGraph([...io.params, ...io.states, ...c.inputs.map((i) => i.node), ...(every ? [stepTarget] : [])], bodyOuts);
+  const srcs = [...io.params, ...io.states, ...io.xs, ...(every ? [io.target] : [])];
+  const scan = b.scan(body, srcs, { consts: io.params.length, carries: io.states.length, xs: srcs.length - io.params.length - io.states.length }, len);
+  const outs: Record<string, Node> = {};
+  c.states.forEach((s, k) => (outs[s.name] = b.proj(scan, k)));
+  if (every) outs.loss_rows = b.sum(b.proj(scan, c.states.length), [0]);
+  if (loss === 'last') {
+    const ys = b.proj(scan, c.states.length);
+    const last = b.reshape(b.slice(ys, 0, len - 1, len), ys.shape.slice(1));
+    outs.loss_rows = inlineGraph(c.head, { output: last, target: io.target }).loss_rows!;
+  }
+  return makeGraph([...io.params, ...io.states, ...io.xs, ...(loss === 'none' ? [] : [io.target])], outs);
+}

@@ -7,7 +7,7 @@ import { makeGraph, type Graph } from '../ir/graph.ts';
 import type { Node } from '../ir/node.ts';
 import type { ModelInterface, TrainingProgram, Truncation, WindowProgram } from '../ir/program.ts';
 import type { TracedCell } from './dsl/trace.ts';
-import { buildWindow, predictGraph, sequenceInputs, windowsOf } from './layout.ts';
+import { buildWindow, evaluateGraph, predictGraph, sequenceInputs, windowsOf } from './layout.ts';
 import { passesAt, runPipeline } from './pipeline.ts';
 
 /** The narrow description of a traced cell that the back end needs (no graphs, no DSL types). */
@@ -60,6 +60,17 @@ export function planTraining(c: TracedCell, seq: number, truncation: Truncation,
     }
     inferenceSequence.push({ fn: chunk.fn, start, len });
   }
+  // evaluation in the same chunks, the loss where the chunk holds one and no backward pass
+  const evaluation: { fn: string; len: number; hasLoss: boolean; graph: Graph }[] = [];
+  const evaluationSequence = inferenceSequence.map(({ start, len }) => {
+    const loss = every ? 'every' : start + len === seq ? 'last' : 'none';
+    let chunk = evaluation.find((x) => x.len === len && x.hasLoss === (loss !== 'none'));
+    if (!chunk) {
+      chunk = { fn: `evaluate${evaluation.length}`, len, hasLoss: loss !== 'none', graph: runPipeline(evaluateGraph(c, len, loss), { loss: null, wrt: [] }, undefined, list) };
+      evaluation.push(chunk);
+    }
+    return { fn: chunk.fn, start, len };
+  });
   return {
     model: modelInterface(c),
     seq,
@@ -70,5 +81,7 @@ export function planTraining(c: TracedCell, seq: number, truncation: Truncation,
     totalPositions: every ? seq : 1,
     inference,
     inferenceSequence,
+    evaluation,
+    evaluationSequence,
   };
 }

@@ -30,6 +30,7 @@ function sched(sizes: Record<string, number>, functions: ScheduleFunction[]): Sc
     states: [],
     sequence: [],
     inferenceSequence: [],
+    evaluationSequence: [],
   };
 }
 

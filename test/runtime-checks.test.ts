@@ -41,7 +41,7 @@ describe('runtime checks', () => {
     [{ beta2: -0.5 }, 'createTrainer: beta2 must be in [0, 1), got -0.5'],
     [{ eps: 0 }, 'createTrainer: eps must be a positive number, got 0'],
     [{ seed: 1.5 }, 'createTrainer: seed must be a non-negative integer, got 1.5'],
-    [{ lrate: 0.1 }, "createTrainer: unknown option 'lrate'; the options are seed, lr, momentum, beta1, beta2, eps, clip"],
+    [{ lrate: 0.1 }, "createTrainer: unknown option 'lrate'; the options are seed, lr, momentum, beta1, beta2, eps, weightDecay, alpha, clip"],
   ])('createTrainer(%j) is refused', (options, message) => {
     expect(() => mod.createTrainer(options as never)).toThrow(message);
   });

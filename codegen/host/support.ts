@@ -4,7 +4,7 @@
  * loaded as JSON (checked whole before anything changes).
  */
 import { CodeBlockWriter, type Project } from 'ts-morph';
-import type { ModelInterface } from '../../ir/program.ts';
+import type { Init, ModelInterface } from '../../ir/program.ts';
 import { writeOrthogonal, writeRandom } from './runtime.ts';
 import type { TrainerConfig } from './trainer.ts';
 
@@ -16,7 +16,8 @@ export function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: Mod
   const w = newWriter();
   writeRandom(w);
   w.blankLine();
-  if (c.params.some((p) => p.init.kind === 'orthogonal')) writeOrthogonal(w), w.blankLine();
+  const usesOrthogonal = (i: Init): boolean => i.kind === 'orthogonal' || (i.kind === 'split' && i.parts.some(usesOrthogonal));
+  if (c.params.some((p) => usesOrthogonal(p.init))) writeOrthogonal(w), w.blankLine();
   w.write('function describe(v: unknown): string').block(() => {
     w.writeLine("if (v === null || v === undefined) return String(v);");
     w.writeLine("if (ArrayBuffer.isView(v)) return `${v.constructor.name} of ${(v as unknown as { length: number }).length} values`;");
@@ -79,18 +80,32 @@ export function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: Mod
   });
   w.blankLine();
   w.writeLine('/** createTrainer\'s options, checked whole: a typo or an out-of-range value is an error, not a silent default. */');
-  w.write('function checkOptions(options: TrainerOptions): void').block(() => {
-    w.writeLine("if (typeof options !== 'object' || options === null) throw new TypeError(`createTrainer: options must be an object, got ${describe(options)}`);");
-    w.writeLine("const known = ['seed', 'lr', 'momentum', 'beta1', 'beta2', 'eps', 'clip'];");
-    w.writeLine("for (const key in options) if (!known.includes(key)) throw new TypeError(`createTrainer: unknown option '${key}'; the options are ${known.join(', ')}`);");
-    w.writeLine("const check = (name: string, v: unknown, ok: (x: number) => boolean, want: string) => { if (v !== undefined && !(typeof v === 'number' && ok(v))) throw new RangeError(`createTrainer: ${name} must be ${want}, got ${String(v)}`); };");
-    w.writeLine("check('seed', options.seed, (x) => Number.isSafeInteger(x) && x >= 0, 'a non-negative integer');");
-    w.writeLine("check('lr', options.lr, (x) => Number.isFinite(x) && x > 0, 'a positive number');");
-    w.writeLine("check('momentum', options.momentum, (x) => x >= 0 && x < 1, 'in [0, 1)');");
-    w.writeLine("check('beta1', options.beta1, (x) => x >= 0 && x < 1, 'in [0, 1)');");
-    w.writeLine("check('beta2', options.beta2, (x) => x >= 0 && x < 1, 'in [0, 1)');");
-    w.writeLine("check('eps', options.eps, (x) => Number.isFinite(x) && x > 0, 'a positive number');");
-    w.writeLine("if (options.clip !== null) check('clip', options.clip, (x) => Number.isFinite(x) && x > 0, 'a positive number or null (no clipping)');");
+  // each check inline, from the table below: step() checks `hyper` on every call and allocates nothing doing it
+  w.writeLine("const OPTION_NAMES: readonly string[] = ['seed', 'lr', 'momentum', 'beta1', 'beta2', 'eps', 'weightDecay', 'alpha', 'clip'];");
+  w.write('function badOption(where: string, name: string, v: unknown, want: string): never').block(() => {
+    w.writeLine('throw new RangeError(`${where}: ${name} must be ${want}, got ${String(v)}`);');
+  });
+  w.blankLine();
+  const rules: [string, (x: string) => string, string][] = [
+    ['seed', (x) => `Number.isSafeInteger(${x}) && ${x} >= 0`, 'a non-negative integer'],
+    ['lr', (x) => `Number.isFinite(${x}) && ${x} > 0`, 'a positive number'],
+    ['momentum', (x) => `${x} >= 0 && ${x} < 1`, 'in [0, 1)'],
+    ['beta1', (x) => `${x} >= 0 && ${x} < 1`, 'in [0, 1)'],
+    ['beta2', (x) => `${x} >= 0 && ${x} < 1`, 'in [0, 1)'],
+    ['eps', (x) => `Number.isFinite(${x}) && ${x} > 0`, 'a positive number'],
+    ['weightDecay', (x) => `Number.isFinite(${x}) && ${x} >= 0`, 'a non-negative number'],
+    ['alpha', (x) => `${x} >= 0 && ${x} < 1`, 'in [0, 1)'],
+  ];
+  w.writeLine("/** createTrainer's options, checked whole: a typo or an out-of-range value is an error, not a silent default. step() checks `hyper` the same way before it changes anything, so `trainer.hyper.clip = 0` is an error too, not a trainer that silently stops learning. */");
+  w.write("function checkOptions(options: TrainerOptions, where = 'createTrainer'): void").block(() => {
+    w.writeLine("if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options must be an object, got ${describe(options)}`);");
+    w.writeLine("for (const key in options) if (!OPTION_NAMES.includes(key)) throw new TypeError(`${where}: unknown option '${key}'; the options are ${OPTION_NAMES.join(', ')}`);");
+    for (const [name, ok, want] of rules) {
+      w.writeLine(`const ${name} = options.${name};`);
+      w.writeLine(`if (${name} !== undefined && !(typeof ${name} === 'number' && ${ok(name)})) badOption(where, '${name}', ${name}, '${want}');`);
+    }
+    w.writeLine('const clip = options.clip;');
+    w.writeLine("if (clip !== undefined && clip !== null && !(typeof clip === 'number' && Number.isFinite(clip) && clip > 0)) badOption(where, 'clip', clip, 'a positive number or null (no clipping)');");
   });
   w.blankLine();
   const names = c.params.map((p) => p.name);

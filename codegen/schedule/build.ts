@@ -71,5 +71,11 @@ export function buildSchedule(program: TrainingProgram): Schedule {
     const body = lowerBody(bufs, chunk.graph, bind(chunk.graph.inputs, 'start'), { logits: { kind: 'any' }, ...stateSlots('') }, 0);
     functions.push({ name: chunk.fn, args: [{ name: 'start', type: 'int' }], items: body.items, liveOut: [body.outputs.logits!] });
   }
-  return { buffers: bufs.list, functions, params, states, sequence: program.sequence, inferenceSequence: program.inferenceSequence };
+  for (const chunk of program.evaluation) {
+    const env = bind(chunk.graph.inputs, 'start');
+    if (chunk.hasLoss) env.set(chunk.graph.inputs[params.length + states.length + m.inputs.length]!.id, { buf: 'in_target', off: every ? variable('start', targetPerStep) : constant(0) });
+    const body = lowerBody(bufs, chunk.graph, env, { ...(chunk.hasLoss ? { loss_rows: { kind: 'any' } } : {}), ...stateSlots('') }, 0);
+    functions.push({ name: chunk.fn, args: [{ name: 'start', type: 'int' }], items: body.items, liveOut: chunk.hasLoss ? [body.outputs.loss_rows!] : [] });
+  }
+  return { buffers: bufs.list, functions, params, states, sequence: program.sequence, inferenceSequence: program.inferenceSequence, evaluationSequence: program.evaluationSequence };
 }

@@ -157,4 +157,6 @@ export interface Schedule {
   readonly sequence: readonly { readonly fn: string; readonly start: number; readonly len: number; readonly positions: number }[];
   /** The inference functions covering a sequence, in order (one, unless the trainer is truncated). */
   readonly inferenceSequence: readonly { readonly fn: string; readonly start: number; readonly len: number }[];
+  /** The evaluation functions covering a sequence, in order (the inference chunks, with the loss). */
+  readonly evaluationSequence: readonly { readonly fn: string; readonly start: number; readonly len: number }[];
 }

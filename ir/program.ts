@@ -58,7 +58,8 @@ export interface ModelInterface {
   readonly name: string;
   readonly sizes: Readonly<Record<string, number>>;
   readonly batch: number;
-  readonly params: readonly { readonly name: string; readonly shape: readonly number[]; readonly init: Init }[];
+  /** `recurrent`: the step multiplies the parameter with a value that depends on the state (W_hh). */
+  readonly params: readonly { readonly name: string; readonly shape: readonly number[]; readonly init: Init; readonly recurrent?: boolean }[];
   /** Per example: the trainer keeps [B, ...shape]. */
   readonly states: readonly { readonly name: string; readonly shape: readonly number[] }[];
   /** Per example and step: a dense input is [T, B, ...shape], a token input [T, B] ids < vocab. */
@@ -109,4 +110,12 @@ export interface TrainingProgram {
    */
   readonly evaluation: readonly { readonly fn: string; readonly len: number; readonly hasLoss: boolean; readonly graph: Graph }[];
   readonly evaluationSequence: readonly { readonly fn: string; readonly start: number; readonly len: number }[];
+  /**
+   * Diagnostics (null when windows overlap, under k1 < k2): per window, its graph with a zero probe
+   * input per state — inputs the parameters, states, stacked inputs, probes [len, B, ...], then the
+   * target — and outputs those of the window plus `trace_<state>` (each state
+   * after every step) and, with a loss, `grad_probe_<state>` (∂(loss sum)/∂h_t at every step);
+   * `sequence` is the training sequence with these functions.
+   */
+  readonly diagnostics: { readonly windows: readonly WindowProgram[]; readonly sequence: TrainingProgram['sequence'] } | null;
 }

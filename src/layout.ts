@@ -10,7 +10,8 @@
  */
 import * as b from '../ir/build.ts';
 import { RnncError } from '../ir/error.ts';
-import { inlineGraph, makeGraph, type Graph } from '../ir/graph.ts';
+import { graphNodes, inlineGraph, makeGraph, type Graph } from '../ir/graph.ts';
+import { rebuild } from '../ir/build.ts';
 import type { Node } from '../ir/node.ts';
 import type { Truncation } from '../ir/program.ts';
 import type { TracedCell } from './dsl/trace.ts';
@@ -54,16 +55,45 @@ export function windowsOf(seq: number, { k1, k2 }: Truncation): WindowShape[] {
   });
 }
 
-/** The scan body: (params; states; step inputs[, target]) -> (next states; [loss_sum], [output]). */
-export function bodyGraph(c: TracedCell, opts: { loss: boolean; output: boolean; logits?: boolean }): Graph {
+/**
+ * The step with a probe added to each next state: next'_s = next_s + z_s, and everything the step
+ * computes from next_s (its output, another next state: the LSTM's h' from c') reads next'_s.
+ * With z = 0 the values are the step's own, and ∂L/∂z_t is ∂L/∂h_t, the total derivative of the
+ * loss with respect to the state after step t: what the backward Scan carries as dh_t.
+ */
+export function probedStep(c: TracedCell): { probes: Node[]; outputs: Record<string, Node> } {
+  const probes = c.states.map((s) => b.arg(`probe_${s.name}`, s.node.dtype, s.node.shape, 'input'));
+  const probeOf = new Map(c.states.map((s, k) => [c.step.outputs[s.name]!.id, probes[k]!]));
+  const memo = new Map<number, Node>();
+  for (const n of graphNodes(c.step)) {
+    const srcs = n.srcs.map((x) => memo.get(x.id)!);
+    const same = srcs.every((x, i) => x === n.srcs[i]);
+    const v = same ? n : rebuild(n, srcs);
+    const z = probeOf.get(n.id);
+    memo.set(n.id, z ? b.add(v, z) : v);
+  }
+  const outputs: Record<string, Node> = {};
+  for (const [k, n] of Object.entries(c.step.outputs)) outputs[k] = memo.get(n.id)!;
+  return { probes, outputs };
+}
+
+/**
+ * The scan body: (params; states; step inputs[; probes][, target]) -> (next states; [loss_sum],
+ * [output]; [trace_<state>]). With `probe`, the next states carry probes (probedStep) and the body
+ * also yields each next state per step (`trace_<state>`), for the diagnostics.
+ */
+export function bodyGraph(c: TracedCell, opts: { loss: boolean; output: boolean; logits?: boolean; probe?: boolean }): Graph {
+  const probed = opts.probe ? probedStep(c) : null;
+  const step = probed ? probed.outputs : c.step.outputs;
   const outs: Record<string, Node> = {};
-  for (const s of c.states) outs[s.name] = c.step.outputs[s.name]!;
+  for (const s of c.states) outs[s.name] = step[s.name]!;
   const target = c.head.inputs.find((n) => n.attr<string>('role') === 'target')!;
-  const head = inlineGraph(c.head, { output: c.step.outputs.output! });
+  const head = inlineGraph(c.head, { output: step.output! });
   if (opts.loss) outs.loss_sum = head.loss_sum!;
   if (opts.logits) outs.logits = head.logits!;
-  if (opts.output) outs.output = c.step.outputs.output!;
-  const inputs = [...c.params.map((p) => p.node), ...c.states.map((s) => s.node), ...c.inputs.map((i) => i.node), ...(opts.loss ? [target] : [])];
+  if (opts.output) outs.output = step.output!;
+  if (probed) for (const s of c.states) outs[`trace_${s.name}`] = step[s.name]!;
+  const inputs = [...c.params.map((p) => p.node), ...c.states.map((s) => s.node), ...c.inputs.map((i) => i.node), ...(probed ? probed.probes : []), ...(opts.loss ? [target] : [])];
   return makeGraph(inputs, outs);
 }
 
@@ -76,6 +106,8 @@ export interface WindowIO {
   readonly target: Node;
   /** Whether this window holds the sequence's last step (where a last-step loss sits). */
   readonly isLast: boolean;
+  /** Diagnostics: a probe per state [len, B, ...], added to the state after every step (probedStep). */
+  readonly probes?: readonly Node[];
 }
 
 export interface WindowValues {
@@ -83,6 +115,8 @@ export interface WindowValues {
   readonly lossSum: Node | null;
   readonly carry: readonly Node[];
   readonly final: readonly Node[];
+  /** With probes: each state after every step of the window, [len, B, ...]. */
+  readonly traces: readonly Node[];
 }
 
 /** Lay one window out as Scans over its segments (split where the loss starts and the carry is taken). */
@@ -92,17 +126,20 @@ export function buildWindow(c: TracedCell, w: WindowShape, io: WindowIO): Window
   let states = [...io.states];
   let carry: Node[] = w.carryAt === 0 ? states : [];
   const losses: Node[] = [];
+  const probe = io.probes !== undefined;
+  const traces: Node[][] = c.states.map(() => []);
   for (let i = 0; i + 1 < cuts.length; i++) {
     const [a, e] = [cuts[i]!, cuts[i + 1]!];
     const withLoss = every && a >= w.lossFrom;
     const lastOutput = !every && io.isLast && e === w.len;
-    const body = bodyGraph(c, { loss: withLoss, output: lastOutput });
+    const body = bodyGraph(c, { loss: withLoss, output: lastOutput, probe });
     const seg = (x: Node) => b.slice(x, 0, a, e);
-    const srcs = [...io.params, ...states, ...io.xs.map(seg), ...(withLoss ? [seg(io.target)] : [])];
+    const srcs = [...io.params, ...states, ...io.xs.map(seg), ...(io.probes ?? []).map(seg), ...(withLoss ? [seg(io.target)] : [])];
     const scan = b.scan(body, srcs, { consts: io.params.length, carries: states.length, xs: srcs.length - io.params.length - states.length }, e - a);
     states = c.states.map((_, k) => b.proj(scan, k));
     let y = c.states.length;
     if (withLoss) losses.push(b.sumAll(b.proj(scan, y++)));
+    if (probe) c.states.forEach((_, k) => traces[k]!.push(b.proj(scan, y + (lastOutput ? 1 : 0) + k)));
     if (lastOutput) {
       const outs = b.proj(scan, y);
       const last = b.reshape(b.slice(outs, 0, e - a - 1, e - a), outs.shape.slice(1));
@@ -111,7 +148,7 @@ export function buildWindow(c: TracedCell, w: WindowShape, io: WindowIO): Window
     if (e === w.carryAt) carry = states;
   }
   const lossSum = losses.length === 0 ? null : losses.reduce((acc, l) => b.add(acc, l));
-  return { lossSum, carry, final: states };
+  return { lossSum, carry, final: states, traces: probe ? traces.map((t) => b.concat(t, 0)) : [] };
 }
 
 /** Graph inputs for a sequence (or window) of `len` steps. */

@@ -31,6 +31,7 @@ function sched(sizes: Record<string, number>, functions: ScheduleFunction[]): Sc
     sequence: [],
     inferenceSequence: [],
     evaluationSequence: [],
+    diagnosticsSequence: null,
   };
 }
 

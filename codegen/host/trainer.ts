@@ -17,6 +17,7 @@ import { writeSupport } from './support.ts';
 import { runsOf, writeRun, type Run } from './runs.ts';
 import { writeForward, writeForwardChecks } from './forward.ts';
 import { writeCheckpoint, writeCheckpointSupport } from './checkpoint.ts';
+import { diagnosisType, writeDiagnose, writeSpectral } from './diagnose.ts';
 
 export interface TrainerConfig {
   readonly float: 'f32' | 'f64';
@@ -134,6 +135,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
     { name: 'gradNorm', type: 'number', isReadonly: true },
     { name: 'clipped', type: 'boolean', isReadonly: true },
   ] });
+  sf.addTypeAlias({ isExported: true, name: 'Diagnosis', docs: ['What diagnose(batch) returns.'], type: diagnosisType(c, T) });
   sf.addInterface({ isExported: true, name: 'ForwardOptions', docs: ['Where predict and evaluate start (zeros by default), and an object to receive the final state.'], properties: [
     { name: 'state', type: `Partial<Record<${Object.keys(spec.state).map((k) => JSON.stringify(k)).join(' | ')}, ${denseT}>>`, hasQuestionToken: true, docs: ['The state to start from, per name: [n, ...shape]; a state not given starts at zero.'] },
     { name: 'final', type: `Record<string, ${floatT}>`, hasQuestionToken: true, docs: ['Receives the final state, per name, as fresh arrays [n, ...shape].'] },
@@ -154,6 +156,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       ],
     },
     { name: 'evaluate', type: '(batch: Batch, options?: ForwardOptions) => number', docs: [`The mean loss of n ≤ ${B} sequences, forward only (no backward pass), from zeros (or options.state); changes nothing in the trainer.`] },
+    { name: 'diagnose', type: '(batch: Batch, options?: { iterations?: number; seed?: number }) => Diagnosis', docs: ['One forward and backward pass, no update (grads filled as lossAndGrad fills them, state and parameters unchanged): ‖∂L/∂h_t‖ and ‖h_t‖ at every step, the gradient norm, the spectral radius and largest singular value of each recurrent weight (power iteration: `iterations`, default 2000, from `seed`).'] },
     { name: 'resetState', type: '() => void' },
     { name: 'saveParams', type: '() => string', docs: ['Parameters as JSON.'] },
     { name: 'loadParams', type: '(json: string) => void', docs: ['Parameters from saveParams() JSON; checked whole before anything changes.'] },
@@ -166,6 +169,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
   const fw = newWriter();
   writeForwardChecks(fw, c, cfg.float, T);
   writeCheckpointSupport(fw, cfg.float);
+  writeSpectral(fw);
   sf.addStatements(fw.toString());
 
   sf.addFunction({
@@ -262,10 +266,17 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       w.blankLine();
       writeCheckpoint(w, { kind: cfg.optimizer.kind, params, states, nP });
       w.blankLine();
+      // the recurrent weights [k·n, n], as k square blocks n×n (the LSTM's four gates)
+      const recurrent = c.params.flatMap((p, i) => {
+        const [rows, cols] = p.shape as [number, number];
+        return p.recurrent && p.shape.length === 2 && rows % cols === 0 ? [{ name: p.name, offset: params[i]!.offset, blocks: rows / cols, n: cols }] : [];
+      });
+      writeDiagnose(w, { c, schedule, target, F, T, scale: 1 / (totalPositions * c.lossElements), recurrent, truncate: `${program.truncation.k1}:${program.truncation.k2}` });
+      w.blankLine();
       writeForward(w, { c, schedule, target, F, T, Y, totalPositions, nS, chunk: Math.max(...program.inference.map((q) => q.len)) });
       w.blankLine();
       w.write('return').block(() => {
-        w.writeLine('params, grads, state, hyper, lastStep, lossAndGrad, step, predict, evaluate,');
+        w.writeLine('params, grads, state, hyper, lastStep, lossAndGrad, step, predict, evaluate, diagnose,');
         w.writeLine('resetState: () => void S.fill(0),');
         w.writeLine('saveParams: () => saveParams(params),');
         w.writeLine('loadParams: (json: string) => loadParams(params, json),');

@@ -159,4 +159,6 @@ export interface Schedule {
   readonly inferenceSequence: readonly { readonly fn: string; readonly start: number; readonly len: number }[];
   /** The evaluation functions covering a sequence, in order (the inference chunks, with the loss). */
   readonly evaluationSequence: readonly { readonly fn: string; readonly start: number; readonly len: number }[];
+  /** The diagnostics functions covering a sequence, as `sequence` (null when the trainer's windows overlap). */
+  readonly diagnosticsSequence: Schedule['sequence'] | null;
 }

@@ -39,6 +39,8 @@ export interface ModuleOptions {
   readonly seed?: number;
   /** -O: 1 (default) every pass, 0 differentiate only. */
   readonly opt?: 0 | 1;
+  /** Compile trainer.diagnose() (default false; --diagnose). */
+  readonly diagnose?: boolean;
   /** 'ts' (default): a TypeScript module; 'js': a JavaScript module and its declarations. */
   readonly format?: 'ts' | 'js';
 }
@@ -55,7 +57,7 @@ export interface CompiledModule {
 
 /** Options that bind the cell, so a traced cell (already bound) cannot take them. */
 const TRACE_KEYS = ['sizes', 'batch', 'embed', 'loss', 'lossOn'] as const;
-const KEYS: readonly (keyof ModuleOptions)[] = [...TRACE_KEYS, 'seq', 'truncate', 'optimizer', 'lr', 'momentum', 'weightDecay', 'clip', 'float', 'seed', 'opt', 'format'];
+const KEYS: readonly (keyof ModuleOptions)[] = [...TRACE_KEYS, 'seq', 'truncate', 'optimizer', 'lr', 'momentum', 'weightDecay', 'clip', 'float', 'seed', 'opt', 'diagnose', 'format'];
 
 const isTraced = (x: unknown): x is TracedCell => typeof x === 'object' && x !== null && isCellDef((x as { def?: unknown }).def) && 'step' in x && 'head' in x;
 
@@ -98,6 +100,8 @@ export async function compile(cell: string | CellDef | TracedCell, options: Modu
   const float = oneOf('float', o.float, ['f32', 'f64'] as const) ?? 'f32';
   const seed = positive('seed', o.seed, true) ?? 1;
   const opt = oneOf('opt', o.opt, [0, 1] as const) ?? 1;
+  if (o.diagnose !== undefined && typeof o.diagnose !== 'boolean') throw bad('diagnose', o.diagnose, 'true or false');
+  const diagnose = o.diagnose === true;
 
   let traced: TracedCell;
   if (isTraced(cell)) {
@@ -117,7 +121,7 @@ export async function compile(cell: string | CellDef | TracedCell, options: Modu
   }
   // loaded on use: code generation pulls in ts-morph, and JavaScript output the TypeScript compiler
   const { compileTrainer } = await import('./compile.ts');
-  const source = compileTrainer(traced, { seq, truncation: parseTruncation(truncate, seq), optimizer: { ...optimizer, momentum, weightDecay }, clip, float, seed, opt });
+  const source = compileTrainer(traced, { seq, truncation: parseTruncation(truncate, seq), optimizer: { ...optimizer, momentum, weightDecay }, clip, float, seed, opt, diagnose });
   const info = { cell: traced.def.name, batch: traced.batch, seq };
   if (format === 'ts') return { code: source, ...info };
   const { emitJavaScript } = await import('./emit-js.ts');

@@ -17,6 +17,8 @@ export interface CompileOptions {
   readonly seed?: number;
   /** Optimization level: 1 (default) runs every pass, 0 only differentiates (see passesAt). */
   readonly opt?: 0 | 1;
+  /** Compile trainer.diagnose() (default false: its functions keep every step's states and gradients, which grows the arena). */
+  readonly diagnose?: boolean;
 }
 
 export function compileTrainer(cell: TracedCell, opts: CompileOptions): string {
@@ -25,6 +27,7 @@ export function compileTrainer(cell: TracedCell, opts: CompileOptions): string {
     optimizer: opts.optimizer ?? defaultOptimizer(),
     clip: opts.clip ?? null,
     seed: opts.seed ?? 1,
+    diagnose: opts.diagnose ?? false,
   };
-  return generateTrainer(planTraining(cell, opts.seq, opts.truncation ?? { k1: opts.seq, k2: opts.seq }, opts.opt ?? 1), cfg, tsTarget(cfg.float));
+  return generateTrainer(planTraining(cell, opts.seq, opts.truncation ?? { k1: opts.seq, k2: opts.seq }, opts.opt ?? 1, opts.diagnose ?? false), cfg, tsTarget(cfg.float));
 }

@@ -48,14 +48,15 @@ export function recurrentParams(c: TracedCell): Set<string> {
   return found;
 }
 
-export function planTraining(c: TracedCell, seq: number, truncation: Truncation, level: 0 | 1 = 1): TrainingProgram {
+export function planTraining(c: TracedCell, seq: number, truncation: Truncation, level: 0 | 1 = 1, withDiagnostics = false): TrainingProgram {
   const list = passesAt(level);
   const every = c.lossOn === 'every';
   const ws = windowsOf(seq, truncation);
   const byShape = new Map<string, WindowProgram>();
-  // diagnostics: each window again with a zero probe on its states, differentiated with respect to
-  // the probes too (∂L/∂h_t for every step), when every step belongs to one window (k1 = k2)
-  const diagnose = truncation.k1 === truncation.k2;
+  // diagnostics (when asked for: they keep every step's states and their gradients for the caller,
+  // which the arena must hold): each window again with a zero probe on its states, differentiated
+  // with respect to the probes too (∂L/∂h_t for every step), when every step belongs to one window
+  const diagnose = withDiagnostics && truncation.k1 === truncation.k2;
   const diagnostics = new Map<string, WindowProgram>();
   const sequence = ws.map((w, i) => {
     const isLast = i === ws.length - 1;

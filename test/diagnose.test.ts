@@ -57,7 +57,7 @@ describe.each([
   let t: Diagnosing;
   beforeAll(async () => {
     const c = traceCell(def, { sizes: { X, H, Y }, batch: B });
-    t = (await compileAndLoad(c, { seq: T, float: 'f64' })).mod.createTrainer() as Diagnosing;
+    t = (await compileAndLoad(c, { seq: T, float: 'f64', diagnose: true })).mod.createTrainer() as Diagnosing;
     for (const p of c.params) t.params[p.name]!.set(f.params[p.name]!.data);
   });
 
@@ -91,7 +91,7 @@ describe('a custom cell (MGU), float64: ∂L/∂h_t against central finite diffe
   it('perturbing the state after step t by ε·e_j and running the rest of the sequence from there', async () => {
     const T = 5, B = 2, sizes = { X: 3, H: 4, Y: 3 };
     const c = traceCell(mgu, { sizes, batch: B });
-    const mod = (await compileAndLoad(c, { seq: T, float: 'f64' })).mod;
+    const mod = (await compileAndLoad(c, { seq: T, float: 'f64', diagnose: true })).mod;
     const t = mod.createTrainer({ seed: 4 }) as Diagnosing;
     const x = Float64Array.from({ length: T * B * sizes.X }, (_, i) => Math.sin(1.7 * i + 0.3));
     const targets = Int32Array.from({ length: T * B }, (_, i) => (i * 7) % sizes.Y);
@@ -141,7 +141,7 @@ describe('a custom cell (MGU), float64: ∂L/∂h_t against central finite diffe
 describe('what diagnose changes, and where it refuses', () => {
   it('fills grads as lossAndGrad does and leaves parameters, state and optimizer state unchanged', async () => {
     const c = traceCell(elman, { sizes: { X: 2, H: 3, Y: 4 }, batch: 2 });
-    const mod = (await compileAndLoad(c, { seq: 4, float: 'f64' })).mod;
+    const mod = (await compileAndLoad(c, { seq: 4, float: 'f64', diagnose: true })).mod;
     const t = mod.createTrainer({ seed: 2 }) as Diagnosing;
     const batch = { inputs: { x: Float64Array.from({ length: 16 }, (_, i) => Math.cos(i)) }, targets: Int32Array.from({ length: 8 }, (_, i) => i % 4) };
     t.state.h!.set([0.1, -0.2, 0.3, 0.4, 0, -0.1]);
@@ -157,8 +157,8 @@ describe('what diagnose changes, and where it refuses', () => {
 
   it('under --truncate k the gradient is stopped at each window start: the last step of a window gets only its own readout', async () => {
     const c = traceCell(elman, { sizes: { X: 2, H: 3, Y: 4 }, batch: 2 });
-    const full = (await compileAndLoad(c, { seq: 4, float: 'f64' })).mod.createTrainer({ seed: 2 }) as Diagnosing;
-    const cut = (await compileAndLoad(c, { seq: 4, truncation: { k1: 2, k2: 2 }, float: 'f64' })).mod.createTrainer({ seed: 2 }) as Diagnosing;
+    const full = (await compileAndLoad(c, { seq: 4, float: 'f64', diagnose: true })).mod.createTrainer({ seed: 2 }) as Diagnosing;
+    const cut = (await compileAndLoad(c, { seq: 4, truncation: { k1: 2, k2: 2 }, float: 'f64', diagnose: true })).mod.createTrainer({ seed: 2 }) as Diagnosing;
     const batch = { inputs: { x: Float64Array.from({ length: 16 }, (_, i) => Math.cos(i)) }, targets: Int32Array.from({ length: 8 }, (_, i) => i % 4) };
     const a = full.diagnose(batch).states.h!.gradNormPerSequence, b = cut.diagnose(batch).states.h!.gradNormPerSequence;
     // steps 2, 3 (the second window) see the same future; step 1 (end of the first window) loses steps 2, 3
@@ -166,9 +166,17 @@ describe('what diagnose changes, and where it refuses', () => {
     expect(b[2]!).not.toBeCloseTo(a[2]!, 6);
   });
 
+  it('a trainer compiled without diagnose: true (--diagnose) refuses, naming the flag; its arena holds no diagnostics', async () => {
+    const c = traceCell(elman, { sizes: { X: 2, H: 3, Y: 4 }, batch: 2 });
+    const { source, mod } = await compileAndLoad(c, { seq: 4 });
+    expect(source).not.toMatch(/function diagnose\d/);
+    const t = mod.createTrainer() as Diagnosing;
+    expect(() => t.diagnose({ inputs: { x: new Float32Array(16) }, targets: new Int32Array(8) })).toThrow(/^diagnose: this trainer was compiled without diagnostics .*--diagnose \(compile option diagnose: true\)$/);
+  });
+
   it('refuses under k1:k2 with k1 < k2 (a step in two windows has no one gradient), naming the flag', async () => {
     const c = traceCell(elman, { sizes: { X: 2, H: 3, Y: 4 }, batch: 2 });
-    const t = (await compileAndLoad(c, { seq: 4, truncation: { k1: 1, k2: 2 } })).mod.createTrainer() as Diagnosing;
+    const t = (await compileAndLoad(c, { seq: 4, truncation: { k1: 1, k2: 2 }, diagnose: true })).mod.createTrainer() as Diagnosing;
     const batch = { inputs: { x: new Float32Array(16) }, targets: new Int32Array(8) };
     expect(() => t.diagnose(batch)).toThrow(/^diagnose: this trainer back-propagates 1:2, so its windows overlap .*--truncate k/);
   });

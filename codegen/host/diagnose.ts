@@ -76,6 +76,8 @@ export interface DiagnoseContext {
   /** The recurrent weights, each [k·n, n] cut into k square blocks. */
   readonly recurrent: readonly { readonly name: string; readonly offset: number; readonly blocks: number; readonly n: number }[];
   readonly truncate: string;
+  /** Whether the program was compiled with diagnostics (compile option diagnose, --diagnose). */
+  readonly compiled: boolean;
 }
 
 /** diagnose, inside createTrainer. */
@@ -87,7 +89,9 @@ export function writeDiagnose(w: CodeBlockWriter, x: DiagnoseContext): void {
   w.write(`function diagnose(batch: Batch, options: { iterations?: number; seed?: number } = {}): Diagnosis`).block(() => {
     const seq = schedule.diagnosticsSequence;
     if (seq === null) {
-      w.writeLine(`throw new RangeError('diagnose: this trainer back-propagates ${x.truncate}, so its windows overlap and a step has no one gradient; compile with --truncate k (or without) to diagnose');`);
+      w.writeLine(x.compiled
+        ? `throw new RangeError('diagnose: this trainer back-propagates ${x.truncate}, so its windows overlap and a step has no one gradient; compile with --truncate k (or without) to diagnose');`
+        : "throw new RangeError('diagnose: this trainer was compiled without diagnostics (they keep every step\\'s states and gradients in its memory): compile with --diagnose (compile option diagnose: true)');");
       return;
     }
     w.writeLine("if (typeof options !== 'object' || options === null) throw new TypeError(`diagnose: options must be { iterations?, seed? }, got ${describe(options)}`);");

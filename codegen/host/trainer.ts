@@ -25,6 +25,8 @@ export interface TrainerConfig {
   /** Clip gradients to this global L2 norm before each update (null: no clipping). */
   readonly clip: number | null;
   readonly seed: number;
+  /** Whether the program holds the diagnostics functions (planTraining's withDiagnostics; default false). */
+  readonly diagnose?: boolean;
 }
 
 
@@ -271,7 +273,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
         const [rows, cols] = p.shape as [number, number];
         return p.recurrent && p.shape.length === 2 && rows % cols === 0 ? [{ name: p.name, offset: params[i]!.offset, blocks: rows / cols, n: cols }] : [];
       });
-      writeDiagnose(w, { c, schedule, target, F, T, scale: 1 / (totalPositions * c.lossElements), recurrent, truncate: `${program.truncation.k1}:${program.truncation.k2}` });
+      writeDiagnose(w, { c, schedule, target, F, T, scale: 1 / (totalPositions * c.lossElements), recurrent, truncate: `${program.truncation.k1}:${program.truncation.k2}`, compiled: cfg.diagnose ?? false });
       w.blankLine();
       writeForward(w, { c, schedule, target, F, T, Y, totalPositions, nS, chunk: Math.max(...program.inference.map((q) => q.len)) });
       w.blankLine();

@@ -108,7 +108,7 @@ const results: { name: string; mse: number; seconds: number }[] = [];
 for (const m of MODELS) {
   const t0 = Date.now();
   const traced = traceCell(m.def, { sizes: { X: 2, H, Y: 1 }, batch: B, loss: 'mse', lossOn: 'last' });
-  const mod = await importGenerated<{ createTrainer(o?: { seed?: number }): Trainer }>(compileTrainer(traced, { seq: T, optimizer: defaultOptimizer(optimizer, lr), clip, seed }));
+  const mod = await importGenerated<{ createTrainer(o?: { seed?: number }): Trainer }>(compileTrainer(traced, { seq: T, optimizer: defaultOptimizer(optimizer, lr), clip, seed, diagnose: true }));
   const trainer = mod.createTrainer({ seed });
   const before = trainer.diagnose(probe);
   const rand = random(seed * 7919 + 1);

@@ -79,8 +79,10 @@ elsewhere rnnc says so and suggests .mts or .mjs, which are ES modules anywhere.
 
   -o, --out FILE        the module to write (.ts, .mts, .js or .mjs)
 ${cellOptionsHelp.replace('%BATCH%', '32').replace('%SEQ%', '32')}
-${optimizerHelp}`,
-  options: { ...cellOptions, ...optimizerOptions, out: { type: 'string', short: 'o' } },
+${optimizerHelp}
+      --diagnose        compile trainer.diagnose() (the gradient through time, per step; it keeps
+                        every step's states and their gradients, so the trainer's memory grows)`,
+  options: { ...cellOptions, ...optimizerOptions, out: { type: 'string', short: 'o' }, diagnose: { type: 'boolean' } },
   async run(values, positionals) {
     if (typeof values.out !== 'string') throw new RnncError('missing -o <trainer.ts>');
     const out = values.out;
@@ -114,6 +116,7 @@ ${optimizerHelp}`,
       momentum: optimizer.momentum,
       weightDecay: optimizer.weightDecay,
       ...rest,
+      diagnose: values.diagnose === true,
       format,
     });
     writeAtomicAll(dtsFile === undefined || m.dts === undefined ? [{ file: out, data: m.code }] : [{ file: out, data: m.code }, { file: dtsFile, data: m.dts }]);

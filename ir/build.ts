@@ -27,6 +27,8 @@ export const sub = (a: Node, b: Node) => binary('sub', a, b);
 export const mul = (a: Node, b: Node) => binary('mul', a, b);
 export const div = (a: Node, b: Node) => binary('div', a, b);
 export const sqerr = (a: Node, b: Node) => binary('sqerr', a, b);
+/** a where cond > 0, else b: all three of one shape and float type (cond a 0/1 mask). */
+export const where = (cond: Node, a: Node, b: Node) => mk('where', [cond, a, b]);
 /** x * c for a number c (a constant of x's shape). */
 export const scale = (x: Node, c: number) => mul(x, constant(c, x.shape, x.dtype));
 

@@ -69,6 +69,11 @@ export interface ModelInterface {
   readonly lossOn: 'every' | 'last';
   /** Elements per position that the mean loss divides by (B for cross-entropy, B·Y for MSE). */
   readonly lossElements: number;
+  /**
+   * Compiled for variable lengths: every graph takes the step mask `__mask` [len, B] after the
+   * inputs, and a window the loss weight `__weight` [len, B] after its target.
+   */
+  readonly lengths: boolean;
 }
 
 export interface WindowProgram {
@@ -83,6 +88,26 @@ export interface WindowProgram {
   readonly hasLoss: boolean;
 }
 
+/**
+ * `count` calls of one function, from steps start, start + stride, …: the windows (or inference
+ * chunks) of a sequence as a formula, so nothing compiled grows with their number. `index` is the
+ * first call's place among all of them (for messages).
+ */
+export interface Run {
+  readonly fn: string;
+  readonly start: number;
+  /** 0 when `count` is 1. */
+  readonly stride: number;
+  readonly count: number;
+  readonly index: number;
+  readonly len: number;
+}
+
+export interface WindowRun extends Run {
+  /** Loss positions in each window (0: it only carries the state on). */
+  readonly positions: number;
+}
+
 export interface TrainingProgram {
   readonly model: ModelInterface;
   readonly seq: number;
@@ -90,8 +115,8 @@ export interface TrainingProgram {
   /** The optimization level the graphs went through (0: autodiff only; 1: every pass). */
   readonly level: 0 | 1;
   readonly windows: readonly WindowProgram[];
-  /** The sequence, window by window: which function, from which step, over how many loss positions. */
-  readonly sequence: readonly { readonly fn: string; readonly start: number; readonly len: number; readonly positions: number }[];
+  /** The windows covering a sequence, in order, as runs of one function each (a few, however many windows). */
+  readonly sequence: readonly WindowRun[];
   /** Loss positions of the whole sequence (T, or 1 for a last-step loss). */
   readonly totalPositions: number;
   /**
@@ -100,8 +125,8 @@ export interface TrainingProgram {
    * trainer runs inference k1 steps at a time, so its memory does not grow with T.
    */
   readonly inference: readonly { readonly fn: string; readonly len: number; readonly graph: Graph }[];
-  /** The chunks covering a sequence, in order. */
-  readonly inferenceSequence: readonly { readonly fn: string; readonly start: number; readonly len: number }[];
+  /** The chunks covering a sequence, in order, as runs (at most two: chunks of k1 steps and a shorter last one). */
+  readonly inferenceSequence: readonly Run[];
   /**
    * Evaluation (the loss without a backward pass), in the inference chunks: inputs the parameters,
    * the states, the stacked inputs and, where the chunk holds a loss, the target (the chunk's
@@ -109,13 +134,14 @@ export interface TrainingProgram {
    * final state by name and `loss_rows` [B], each example's loss summed over the chunk's positions.
    */
   readonly evaluation: readonly { readonly fn: string; readonly len: number; readonly hasLoss: boolean; readonly graph: Graph }[];
-  readonly evaluationSequence: readonly { readonly fn: string; readonly start: number; readonly len: number }[];
+  /** The evaluation chunks covering a sequence, as runs (as `inferenceSequence`, with the evaluation functions). */
+  readonly evaluationSequence: readonly Run[];
   /**
    * Diagnostics (null when windows overlap, under k1 < k2): per window, its graph with a zero probe
    * input per state — inputs the parameters, states, stacked inputs, probes [len, B, ...], then the
    * target — and outputs those of the window plus `trace_<state>` (each state
    * after every step) and, with a loss, `grad_probe_<state>` (∂(loss sum)/∂h_t at every step);
-   * `sequence` is the training sequence with these functions.
+   * `sequence` is the training sequence (runs) with these functions.
    */
-  readonly diagnostics: { readonly windows: readonly WindowProgram[]; readonly sequence: TrainingProgram['sequence'] } | null;
+  readonly diagnostics: { readonly windows: readonly WindowProgram[]; readonly sequence: readonly WindowRun[] } | null;
 }

@@ -9,7 +9,7 @@
  * worst value over all three (closest to failing, or furthest past it) decides the verdict.
  */
 import { RnncError } from '../ir/error.ts';
-import { compared, DEFAULT_TOLERANCE, excess, fdCompared, gradcheck, randomInputs, summarize, type Compared, type GradcheckResult, type Summary, type Tolerance } from '../ir/gradcheck.ts';
+import { compared, DEFAULT_TOLERANCE, excess, fdCompared, gradcheck, randomInputs, rng, summarize, type Compared, type GradcheckResult, type Summary, type Tolerance } from '../ir/gradcheck.ts';
 import { evaluate } from '../ir/interpret.ts';
 import { differentiate } from '../ir/passes/differentiate.ts';
 import { unroll } from '../ir/passes/unroll.ts';
@@ -53,7 +53,27 @@ interface GeneratedTrainer {
   params: Record<string, Float64Array>;
   grads: Record<string, Float64Array>;
   state: Record<string, Float64Array>;
-  lossAndGrad(batch: { inputs: Record<string, Float64Array | Int32Array>; targets: Float64Array | Int32Array }): number;
+  lossAndGrad(batch: { inputs: Record<string, Float64Array | Int32Array>; targets: Float64Array | Int32Array; lengths?: Int32Array }): number;
+}
+
+/**
+ * For a cell compiled with variable lengths: seeded lengths in 1..seq (the first sequence full),
+ * the step mask and loss weight they make in `env` (as the trainer's host makes them), and the
+ * trainer's targets, -100 at one counted position of the last sequence.
+ */
+function drawLengths(c: TracedCell, seq: number, env: Record<string, Tensor>, seed: number): { lengths: Int32Array; targets: Int32Array } | undefined {
+  if (!c.lengths) return undefined;
+  const B = c.batch, rand = rng(seed);
+  const lengths = Int32Array.from({ length: B }, (_, b) => (b === 0 ? seq : 1 + Math.floor(rand() * seq)));
+  const targets = Int32Array.from(env.target!.data);
+  if (B > 1 && lengths[B - 1]! > 1) targets[B - 1] = -100; // step 0 of the last sequence
+  const mask = env.__mask!, weight = env.__weight!;
+  for (let t = 0; t < seq; t++) for (let b = 0; b < B; b++) {
+    const i = t * B + b;
+    mask.data[i] = t < lengths[b]! ? 1 : 0;
+    weight.data[i] = targets[i] === -100 ? 0 : mask.data[i]!;
+  }
+  return { lengths, targets };
 }
 
 /** Integer inputs drawn in range: token ids below the vocabulary, class targets below Y. */
@@ -72,14 +92,14 @@ function* outputsCompared(a: Record<string, Tensor>, b: Record<string, Tensor>):
 }
 
 /** The generated trainer's loss and gradients for the values of `env`. */
-async function generatedGradients(c: TracedCell, seq: number, truncation: Truncation, env: Record<string, Tensor>) {
+async function generatedGradients(c: TracedCell, seq: number, truncation: Truncation, env: Record<string, Tensor>, lengths?: { lengths: Int32Array; targets: Int32Array }) {
   const mod = await importGenerated<{ createTrainer(): GeneratedTrainer }>(compileTrainer(c, { seq, truncation, float: 'f64' }));
   const t = mod.createTrainer();
   for (const p of c.params) t.params[p.name]!.set(env[p.name]!.data);
   for (const s of c.states) t.state[s.name]!.set(env[s.name]!.data);
   const asArray = (x: Tensor) => (x.dtype === 'i32' ? Int32Array.from(x.data) : Float64Array.from(x.data));
   const inputs = Object.fromEntries(c.inputs.map((i) => [i.name, asArray(env[i.name]!)]));
-  const loss = t.lossAndGrad({ inputs, targets: asArray(env.target!) });
+  const loss = t.lossAndGrad({ inputs, targets: lengths?.targets ?? asArray(env.target!), ...(lengths ? { lengths: lengths.lengths } : {}) });
   return { loss, grads: t.grads };
 }
 
@@ -132,6 +152,7 @@ export async function checkCell(c: TracedCell, seq: number, truncation: Truncati
   const wrt = c.params.map((p) => p.name);
   const full = sequenceGraph(c, seq, { k1: seq, k2: seq });
   const env = randomInputs(full, seed, intBounds(c));
+  const lengths = drawLengths(c, seq, env, seed + 3);
   // the coordinates follow the seed too: ten seeds look at ten sets of them
   const fd = gradcheck(full, 'loss', wrt, env, { perInput: opts.perInput ?? 8, seed: seed + 6 });
   const finiteDifferences = fdSection(fd, tol);
@@ -142,7 +163,7 @@ export async function checkCell(c: TracedCell, seq: number, truncation: Truncati
   const flat = evaluate(verifiedPass('unroll', unroll, grad), env);
   const unrolled: Section = { title: 'scans vs their full unrolling', labels: ['unrolled', 'scan'], ...summarize(outputsCompared(flat, ref), tol) };
 
-  const gen = await generatedGradients(c, seq, truncation, env);
+  const gen = await generatedGradients(c, seq, truncation, env, lengths);
   const genValues = function* () {
     yield compared('loss', gen.loss, ref.loss!.data[0]!);
     for (const p of c.params) yield* arrayCompared(p.name, gen.grads[p.name]!, ref[`grad_${p.name}`]!.data);

@@ -4,7 +4,7 @@
  * module's text, TypeScript or JavaScript with its declarations. It writes nothing.
  */
 import { RnncError } from '../ir/error.ts';
-import type { OptimizerKind } from '../ir/program.ts';
+import type { OptimizerKind, Truncation } from '../ir/program.ts';
 import { defaultOptimizer } from '../codegen/host/runtime.ts';
 import { isCellDef, type CellDef } from './dsl/cell.ts';
 import { traceCell, type TracedCell } from './dsl/trace.ts';
@@ -25,6 +25,8 @@ export interface ModuleOptions {
   readonly embed?: Readonly<Record<string, number>>;
   readonly loss?: 'ce' | 'mse';
   readonly lossOn?: 'every' | 'last';
+  /** --lengths: batches may carry lengths [B] and targets of -100 (docs/lengths.md). */
+  readonly lengths?: boolean;
   readonly optimizer?: OptimizerKind;
   /** Default 0.1 for sgd and momentum, 0.001 for adam. */
   readonly lr?: number;
@@ -43,6 +45,10 @@ export interface ModuleOptions {
   readonly diagnose?: boolean;
   /** 'ts' (default): a TypeScript module; 'js': a JavaScript module and its declarations. */
   readonly format?: 'ts' | 'js';
+  /** 'ts' (default): TypeScript loops; 'webgpu': WGSL shaders driven on a GPUDevice (f32 only). */
+  readonly target?: 'ts' | 'webgpu';
+  /** WebGPU: 'persistent' (default) or 'per-step' loops over time steps (docs/webgpu.md). */
+  readonly gpuLoops?: 'persistent' | 'per-step';
 }
 
 export interface CompiledModule {
@@ -56,8 +62,8 @@ export interface CompiledModule {
 }
 
 /** Options that bind the cell, so a traced cell (already bound) cannot take them. */
-const TRACE_KEYS = ['sizes', 'batch', 'embed', 'loss', 'lossOn'] as const;
-const KEYS: readonly (keyof ModuleOptions)[] = [...TRACE_KEYS, 'seq', 'truncate', 'optimizer', 'lr', 'momentum', 'weightDecay', 'clip', 'float', 'seed', 'opt', 'diagnose', 'format'];
+const TRACE_KEYS = ['sizes', 'batch', 'embed', 'loss', 'lossOn', 'lengths'] as const;
+const KEYS: readonly (keyof ModuleOptions)[] = [...TRACE_KEYS, 'seq', 'truncate', 'optimizer', 'lr', 'momentum', 'weightDecay', 'clip', 'float', 'seed', 'opt', 'diagnose', 'format', 'target', 'gpuLoops'];
 
 const isTraced = (x: unknown): x is TracedCell => typeof x === 'object' && x !== null && isCellDef((x as { def?: unknown }).def) && 'step' in x && 'head' in x;
 
@@ -67,6 +73,11 @@ const bad = (key: string, v: unknown, what: string) => new RnncError(`compile: o
 function oneOf<T extends string | number>(key: string, v: unknown, allowed: readonly T[]): T | undefined {
   if (v !== undefined && !allowed.includes(v as T)) throw bad(key, v, allowed.map(show).join(' or '));
   return v as T | undefined;
+}
+
+function flag(key: string, v: unknown): boolean {
+  if (v !== undefined && typeof v !== 'boolean') throw bad(key, v, 'true or false');
+  return v === true;
 }
 
 function positive(key: string, v: unknown, integer: boolean): number | undefined {
@@ -82,6 +93,20 @@ function bindings(key: string, v: unknown): Readonly<Record<string, number>> | u
   return v as Record<string, number>;
 }
 
+/**
+ * The truncation asked for, refused (as the CLI does) when it is longer than the sequence: a typo
+ * in `seq` or `truncate` must not quietly become full BPTT. (parseTruncation, a step lower, clamps.)
+ */
+function truncationWithin(truncate: number | string | undefined, seq: number): Truncation {
+  const asked = parseTruncation(truncate, Infinity); // checks the text; Infinity: nothing clamped
+  const longest = !Number.isFinite(asked.k1) ? null : asked.k1 > seq ? 'k1' : asked.k2 > seq ? 'k2' : null;
+  if (longest !== null) {
+    const what = String(truncate).includes(':') ? `${longest} (${asked[longest]}) is` : `windows of ${asked.k1} steps are`;
+    throw new RnncError(`compile: option 'truncate' (${show(truncate)}): ${what} longer than the sequence (seq ${seq}): use at most ${seq}, or a longer seq`);
+  }
+  return parseTruncation(truncate, seq);
+}
+
 /** Compile a cell into a trainer module. Errors are RnncErrors naming the option, the cell file or the cell's line. */
 export async function compile(cell: string | CellDef | TracedCell, options: ModuleOptions = {}): Promise<CompiledModule> {
   for (const k of Object.keys(options)) if (!KEYS.includes(k as keyof ModuleOptions)) throw new RnncError(`compile: unknown option '${k}'; the options are ${KEYS.join(', ')}`);
@@ -90,6 +115,7 @@ export async function compile(cell: string | CellDef | TracedCell, options: Modu
   const seq = positive('seq', o.seq, true) ?? 32;
   const truncate = o.truncate;
   if (truncate !== undefined && typeof truncate !== 'number' && typeof truncate !== 'string') throw bad('truncate', truncate, "k or 'k1:k2'");
+  const truncation = truncationWithin(truncate, seq);
   const kind = oneOf('optimizer', o.optimizer, ['sgd', 'momentum', 'adam', 'adamw', 'rmsprop'] as const) ?? 'sgd';
   const optimizer = defaultOptimizer(kind, positive('lr', o.lr, false));
   const momentum = o.momentum ?? optimizer.momentum;
@@ -98,6 +124,10 @@ export async function compile(cell: string | CellDef | TracedCell, options: Modu
   if (typeof weightDecay !== 'number' || !(Number.isFinite(weightDecay) && weightDecay >= 0)) throw bad('weightDecay', weightDecay, 'a non-negative number');
   const clip = o.clip === null ? null : positive('clip', o.clip, false) ?? null;
   const float = oneOf('float', o.float, ['f32', 'f64'] as const) ?? 'f32';
+  const target = oneOf('target', o.target, ['ts', 'webgpu'] as const) ?? 'ts';
+  const gpuLoops = oneOf('gpuLoops', o.gpuLoops, ['persistent', 'per-step'] as const);
+  if (gpuLoops !== undefined && target !== 'webgpu') throw new RnncError("gpuLoops: only target 'webgpu' uses it");
+  if (target === 'webgpu' && float === 'f64') throw new RnncError("target 'webgpu': WebGPU computes in float32; float 'f64' is for the TS target");
   const seed = positive('seed', o.seed, true) ?? 1;
   const opt = oneOf('opt', o.opt, [0, 1] as const) ?? 1;
   if (o.diagnose !== undefined && typeof o.diagnose !== 'boolean') throw bad('diagnose', o.diagnose, 'true or false');
@@ -117,11 +147,12 @@ export async function compile(cell: string | CellDef | TracedCell, options: Modu
       embed: bindings('embed', o.embed),
       loss: oneOf('loss', o.loss, ['ce', 'mse'] as const),
       lossOn: oneOf('lossOn', o.lossOn, ['every', 'last'] as const),
+      lengths: flag('lengths', o.lengths),
     });
   }
   // loaded on use: code generation pulls in ts-morph, and JavaScript output the TypeScript compiler
   const { compileTrainer } = await import('./compile.ts');
-  const source = compileTrainer(traced, { seq, truncation: parseTruncation(truncate, seq), optimizer: { ...optimizer, momentum, weightDecay }, clip, float, seed, opt, diagnose });
+  const source = compileTrainer(traced, { seq, truncation, optimizer: { ...optimizer, momentum, weightDecay }, clip, float, seed, opt, diagnose, target, gpuLoops });
   const info = { cell: traced.def.name, batch: traced.batch, seq };
   if (format === 'ts') return { code: source, ...info };
   const { emitJavaScript } = await import('./emit-js.ts');

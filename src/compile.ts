@@ -1,10 +1,12 @@
 /** The library entry for compiling: traced cell + options -> generated module source. */
 import { generateTrainer, type TrainerConfig } from '../codegen/host/trainer.ts';
 import { tsTarget } from '../codegen/ts/target.ts';
+import { generateWebGpuTrainer } from '../codegen/wgsl/host.ts';
 import { defaultOptimizer, type OptimizerSpec } from '../codegen/host/runtime.ts';
 
 export { defaultOptimizer };
 import type { TracedCell } from './dsl/trace.ts';
+import { RnncError } from '../ir/error.ts';
 import { planTraining } from './program.ts';
 import type { Truncation } from './layout.ts';
 
@@ -19,6 +21,10 @@ export interface CompileOptions {
   readonly opt?: 0 | 1;
   /** Compile trainer.diagnose() (default false: its functions keep every step's states and gradients, which grows the arena). */
   readonly diagnose?: boolean;
+  /** 'ts' (default): plain TypeScript loops; 'webgpu': WGSL shaders and an asynchronous host on a GPUDevice. */
+  readonly target?: 'ts' | 'webgpu';
+  /** WebGPU only: 'persistent' (default) runs each loop that allows it as one dispatch; 'per-step' dispatches every kernel of every step. */
+  readonly gpuLoops?: 'persistent' | 'per-step';
 }
 
 export function compileTrainer(cell: TracedCell, opts: CompileOptions): string {
@@ -29,5 +35,11 @@ export function compileTrainer(cell: TracedCell, opts: CompileOptions): string {
     seed: opts.seed ?? 1,
     diagnose: opts.diagnose ?? false,
   };
-  return generateTrainer(planTraining(cell, opts.seq, opts.truncation ?? { k1: opts.seq, k2: opts.seq }, opts.opt ?? 1, opts.diagnose ?? false), cfg, tsTarget(cfg.float));
+  if (opts.target === 'webgpu' && (cfg.optimizer.kind === 'adamw' || cfg.optimizer.kind === 'rmsprop')) throw new RnncError(`optimizer '${cfg.optimizer.kind}': the WebGPU target has sgd, momentum and adam; compile for target 'ts' for ${cfg.optimizer.kind}`);
+  if (opts.diagnose && opts.target === 'webgpu') throw new RnncError("diagnose: the WebGPU target does not build trainer.diagnose() yet; compile for target 'ts'");
+  if (opts.diagnose && (cell.lengths || cell.layers)) throw new RnncError(`diagnose: not built ${cell.lengths ? 'with variable lengths (--lengths)' : 'for a model with a bidirectional layer'} yet; compile without --diagnose`);
+  const program = planTraining(cell, opts.seq, opts.truncation ?? { k1: opts.seq, k2: opts.seq }, opts.opt ?? 1, opts.diagnose ?? false);
+  // the WebGPU host has no evaluate yet: its module carries no evaluation functions
+  if (opts.target === 'webgpu') return generateWebGpuTrainer({ ...program, evaluation: [], evaluationSequence: [] }, cfg, { loops: opts.gpuLoops });
+  return generateTrainer(program, cfg, tsTarget(cfg.float));
 }

@@ -57,7 +57,11 @@ function checkAfter(view: View, after: string): void {
 }
 
 function cellFacts(c: TracedCell): CellFacts {
-  return { name: c.def.name, sizes: c.sizes, batch: c.batch, states: c.states.map((s) => s.name), stepOutput: c.step.outputs.output };
+  const facts: CellFacts = { name: c.def.name, sizes: c.sizes, batch: c.batch, states: c.states.map((s) => s.name), stepOutput: c.step.outputs.output };
+  if (!c.layers) return facts;
+  const layerOfState: Record<string, string> = {};
+  c.layers.forEach((layer, l) => layer.directions.forEach((d) => d.states.forEach((s) => (layerOfState[s.name] = `layer ${l}, ${d.reverse ? 'reverse (from the last step)' : 'forward'}`))));
+  return { ...facts, layerOfState };
 }
 
 /** The cell view's graph: one step with its readout and mean loss, verified. */

@@ -3,6 +3,7 @@
  * by the TypeScript compiler in memory: one generator, so the JavaScript is the same code (types
  * erased, comments kept, nothing down-levelled) and the `.d.ts` the same types as the `.ts`.
  */
+import { createRequire } from 'node:module';
 import path from 'node:path';
 // the typescript package itself, not ts-morph's bundled copy: the lib files (lib.es2022.d.ts) lie beside it
 import ts from 'typescript';
@@ -14,11 +15,13 @@ export interface JavaScriptModule {
 }
 
 // The trainer needs nothing but ES2022 (typed arrays, Math): no DOM, no @types from the folder rnnc runs in.
+// A WebGPU trainer's `/// <reference types="@webgpu/types" />` resolves to rnnc's own copy.
 const OPTIONS: ts.CompilerOptions = {
   target: ts.ScriptTarget.ES2022,
   module: ts.ModuleKind.ESNext,
   lib: ['lib.es2022.d.ts'],
   types: [],
+  typeRoots: [path.resolve(path.dirname(createRequire(import.meta.url).resolve('@webgpu/types/package.json')), '../..')],
   strict: true,
   declaration: true,
   skipLibCheck: true,

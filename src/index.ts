@@ -1,7 +1,7 @@
 /** rnnc as a library: trace a cell, lay it out over time, compile it, check it. `compile` is what `rnnc compile` runs. */
 export * from './dsl/index.ts';
 export { traceCell, stepLossGraph, type TracedCell, type TraceOptions } from './dsl/trace.ts';
-export { sequenceGraph, predictGraph, parseTruncation, windowsOf, type Truncation } from './layout.ts';
+export { sequenceGraph, predictGraph, parseTruncation, windowRunsOf, windowsOf, type Truncation } from './layout.ts';
 export { compile, type CompiledModule, type ModuleOptions } from './compile-module.ts';
 export { compileTrainer, defaultOptimizer, type CompileOptions } from './compile.ts';
 export { checkCell } from './check.ts';

@@ -14,7 +14,8 @@ import { graphNodes, inlineGraph, makeGraph, type Graph } from '../ir/graph.ts';
 import { rebuild } from '../ir/build.ts';
 import type { Node } from '../ir/node.ts';
 import type { Truncation } from '../ir/program.ts';
-import type { TracedCell } from './dsl/trace.ts';
+import { maskArgs, nextStates, targetArgs, type TracedCell } from './dsl/trace.ts';
+import { checkLayeredTruncation, layeredSequence } from './layout-layers.ts';
 
 export type { Truncation } from '../ir/program.ts';
 
@@ -38,21 +39,41 @@ export function parseTruncation(spec: string | number | undefined, seq: number):
   return { k1: Math.min(k1, seq), k2: Math.min(k2!, seq) };
 }
 
-export function windowsOf(seq: number, { k1, k2 }: Truncation): WindowShape[] {
+/** `count` windows of one shape, the n-th from step start + n·stride (`start` is the first one's). */
+export interface WindowShapes extends WindowShape {
+  readonly count: number;
+  /** 0 when `count` is 1. */
+  readonly stride: number;
+}
+
+/**
+ * The windows of a sequence as a formula: a few runs of equal windows, however long the sequence.
+ * The windows whose history would reach before step 0 start at 0 instead, each its own length; from
+ * then on every window but the last is the same, k1 steps on from the one before; the last ends at T.
+ */
+export function windowRunsOf(seq: number, { k1, k2 }: Truncation): WindowShapes[] {
   if (!Number.isInteger(seq) || seq <= 0) throw new RnncError(`sequence length must be a positive integer, got ${seq}`);
-  const ends: number[] = [];
-  for (let e = k1; e < seq; e += k1) ends.push(e);
-  ends.push(seq);
+  const n = Math.ceil(seq / k1);
   // a window back-propagates its loss steps plus k2 - k1 steps of history before them (all of it
   // when k2 reaches T, as for the full windows then, whatever k2 was clamped from)
   const history = k2 >= seq ? seq : k2 - k1;
-  const startOf = (lossStart: number) => Math.max(0, lossStart - history);
-  return ends.map((end, i) => {
-    const prevEnd = i === 0 ? 0 : ends[i - 1]!;
-    const start = startOf(prevEnd);
-    const nextStart = i + 1 < ends.length ? startOf(end) : end;
-    return { start, len: end - start, lossFrom: prevEnd - start, carryAt: nextStart - start };
-  });
+  const window = (i: number, count: number): WindowShapes => {
+    const lossStart = i * k1, end = Math.min(lossStart + k1, seq);
+    const start = Math.max(0, lossStart - history);
+    const nextStart = i + 1 < n ? Math.max(0, end - history) : end;
+    return { start, len: end - start, lossFrom: lossStart - start, carryAt: nextStart - start, count, stride: count > 1 ? k1 : 0 };
+  };
+  const uniform = Math.min(n - 1, Math.ceil(history / k1)); // the first window with all its history
+  const runs: WindowShapes[] = [];
+  for (let i = 0; i < uniform; i++) runs.push(window(i, 1));
+  if (uniform < n - 1) runs.push(window(uniform, n - 1 - uniform));
+  runs.push(window(n - 1, 1));
+  return runs;
+}
+
+/** The windows of a sequence one by one (for the sequence graph, which has every step anyway). */
+export function windowsOf(seq: number, truncation: Truncation): WindowShape[] {
+  return windowRunsOf(seq, truncation).flatMap(({ count, stride, ...w }) => Array.from({ length: count }, (_, k) => ({ ...w, start: w.start + k * stride })));
 }
 
 /**
@@ -85,25 +106,27 @@ export function probedStep(c: TracedCell): { probes: Node[]; outputs: Record<str
 export function bodyGraph(c: TracedCell, opts: { loss: boolean; output: boolean; logits?: boolean; probe?: boolean }): Graph {
   const probed = opts.probe ? probedStep(c) : null;
   const step = probed ? probed.outputs : c.step.outputs;
-  const outs: Record<string, Node> = {};
-  for (const s of c.states) outs[s.name] = step[s.name]!;
+  // (diagnostics are not built with variable lengths: the probed step's states are not masked)
+  const outs: Record<string, Node> = probed ? Object.fromEntries(c.states.map((s) => [s.name, step[s.name]!])) : nextStates(c);
   const target = c.head.inputs.find((n) => n.attr<string>('role') === 'target')!;
   const head = inlineGraph(c.head, { output: step.output! });
   if (opts.loss) outs.loss_sum = head.loss_sum!;
   if (opts.logits) outs.logits = head.logits!;
   if (opts.output) outs.output = step.output!;
   if (probed) for (const s of c.states) outs[`trace_${s.name}`] = step[s.name]!;
-  const inputs = [...c.params.map((p) => p.node), ...c.states.map((s) => s.node), ...c.inputs.map((i) => i.node), ...(probed ? probed.probes : []), ...(opts.loss ? [target] : [])];
+  const inputs = [...c.params.map((p) => p.node), ...c.states.map((s) => s.node), ...c.inputs.map((i) => i.node), ...maskArgs(c), ...(probed ? probed.probes : []), ...(opts.loss ? targetArgs(c, target) : [])];
   return makeGraph(inputs, outs);
 }
 
 export interface WindowIO {
   readonly params: readonly Node[];
   readonly states: readonly Node[];
-  /** Each input stacked over the window's steps: [len, B, ...]. */
+  /** Each input stacked over the window's steps: [len, B, ...]; with variable lengths the mask [len, B] last. */
   readonly xs: readonly Node[];
   /** [len, B] or [len, B, Y] when the loss is on every step; [B] or [B, Y] for the last step. */
   readonly target: Node;
+  /** Variable lengths: each position's loss weight [len, B]. */
+  readonly weight?: Node;
   /** Whether this window holds the sequence's last step (where a last-step loss sits). */
   readonly isLast: boolean;
   /** Diagnostics: a probe per state [len, B, ...], added to the state after every step (probedStep). */
@@ -121,6 +144,11 @@ export interface WindowValues {
 
 /** Lay one window out as Scans over its segments (split where the loss starts and the carry is taken). */
 export function buildWindow(c: TracedCell, w: WindowShape, io: WindowIO): WindowValues {
+  if (c.layers) {
+    // one window, the whole sequence (checkLayeredTruncation)
+    const v = layeredSequence(c, w.len, io, { loss: true, logits: false });
+    return { lossSum: v.lossSum, carry: v.final, final: v.final, traces: [] };
+  }
   const every = c.lossOn === 'every';
   const cuts = [...new Set([0, w.lossFrom, w.carryAt, w.len])].filter((x) => x >= 0 && x <= w.len).sort((a, b) => a - b);
   let states = [...io.states];
@@ -134,7 +162,7 @@ export function buildWindow(c: TracedCell, w: WindowShape, io: WindowIO): Window
     const lastOutput = !every && io.isLast && e === w.len;
     const body = bodyGraph(c, { loss: withLoss, output: lastOutput, probe });
     const seg = (x: Node) => b.slice(x, 0, a, e);
-    const srcs = [...io.params, ...states, ...io.xs.map(seg), ...(io.probes ?? []).map(seg), ...(withLoss ? [seg(io.target)] : [])];
+    const srcs = [...io.params, ...states, ...io.xs.map(seg), ...(io.probes ?? []).map(seg), ...(withLoss ? [seg(io.target), ...(io.weight ? [seg(io.weight)] : [])] : [])];
     const scan = b.scan(body, srcs, { consts: io.params.length, carries: states.length, xs: srcs.length - io.params.length - states.length }, e - a);
     states = c.states.map((_, k) => b.proj(scan, k));
     let y = c.states.length;
@@ -158,14 +186,20 @@ export function sequenceInputs(c: TracedCell, len: number) {
   const xs = c.inputs.map((i) => b.arg(i.name, i.node.dtype, [len, ...i.node.shape], 'input'));
   const t = c.head.inputs.find((n) => n.attr<string>('role') === 'target')!;
   const target = c.lossOn === 'every' ? b.arg('target', t.dtype, [len, ...t.shape], 'target') : t;
-  return { params, states, xs, target };
+  if (!c.lengths) return { params, states, xs, target };
+  const stacked = (n: Node) => b.arg(n.attr<string>('name'), n.dtype, [len, ...n.shape], 'input');
+  return { params, states, xs: [...xs, stacked(c.lengths.mask)], target, weight: stacked(c.lengths.weight) };
 }
+
+/** A window's graph inputs in their order: parameters, states, inputs, the mask, the target, the weight. */
+export const windowInputs = (io: ReturnType<typeof sequenceInputs>): Node[] => [...io.params, ...io.states, ...io.xs, io.target, ...(io.weight ? [io.weight] : [])];
 
 /**
  * The whole sequence: windows chained with the state's gradient stopped at each boundary.
  * Outputs: `loss` (mean over all positions with a target), then the final states.
  */
 export function sequenceGraph(c: TracedCell, seq: number, trunc: Truncation): Graph {
+  checkLayeredTruncation(c, seq, trunc);
   const io = sequenceInputs(c, seq);
   const ws = windowsOf(seq, trunc);
   let states: readonly Node[] = io.states;
@@ -178,6 +212,7 @@ export function sequenceGraph(c: TracedCell, seq: number, trunc: Truncation): Gr
       states: i === 0 ? states : states.map(b.stopGradient),
       xs: io.xs.map(cut),
       target: c.lossOn === 'every' ? cut(io.target) : io.target,
+      ...(io.weight ? { weight: cut(io.weight) } : {}),
       isLast: i === ws.length - 1,
     });
     if (v.lossSum) losses.push(v.lossSum);
@@ -185,15 +220,23 @@ export function sequenceGraph(c: TracedCell, seq: number, trunc: Truncation): Gr
     final = v.final;
   });
   const positions = c.lossOn === 'every' ? seq : 1;
-  const loss = b.scale(losses.reduce((a, l) => b.add(a, l)), 1 / (positions * c.lossElements));
+  const lossSum = losses.reduce((a, l) => b.add(a, l));
+  // with variable lengths, the mean over the counted positions (each of lossElements / B elements)
+  const loss = io.weight ? b.div(lossSum, b.scale(b.sumAll(io.weight), c.lossElements / c.batch)) : b.scale(lossSum, 1 / (positions * c.lossElements));
   const outs: Record<string, Node> = { loss };
   c.states.forEach((s, k) => (outs[s.name] = final[k]!));
-  return makeGraph([...io.params, ...io.states, ...io.xs, io.target], outs);
+  return makeGraph(windowInputs(io), outs);
 }
 
 /** Inference over a sequence: logits at every step and the final states. */
 export function predictGraph(c: TracedCell, seq: number): Graph {
   const io = sequenceInputs(c, seq);
+  if (c.layers) {
+    const v = layeredSequence(c, seq, io, { loss: false, logits: true });
+    const outs: Record<string, Node> = { logits: v.logits! };
+    c.states.forEach((s, k) => (outs[s.name] = v.final[k]!));
+    return makeGraph([...io.params, ...io.states, ...io.xs], outs);
+  }
   const body = bodyGraph(c, { loss: false, output: false, logits: true });
   const scan = b.scan(body, [...io.params, ...io.states, ...io.xs], { consts: io.params.length, carries: io.states.length, xs: io.xs.length }, seq);
   const outs: Record<string, Node> = { logits: b.proj(scan, c.states.length) };

@@ -50,7 +50,8 @@ function defaultCell(file: string, mod: { default?: unknown }): CellDef {
 function copyFields(x: unknown): unknown {
   if (typeof x !== 'object' || x === null) return x;
   const d = x as Record<keyof CellDef, unknown>;
-  return { kind: d.kind, name: d.name, sizes: d.sizes, step: d.step, options: d.options, site: d.site };
+  const layers = d.layers;
+  return { kind: d.kind, name: d.name, sizes: d.sizes, step: d.step, options: d.options, site: d.site, ...(layers === undefined ? {} : { layers }) };
 }
 
 /** Why the import failed, in one line naming the file: the cell's own error, a syntax error, or what it threw. */

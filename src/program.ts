@@ -5,11 +5,12 @@
  */
 import { graphNodes, makeGraph, type Graph } from '../ir/graph.ts';
 import type { Node } from '../ir/node.ts';
-import type { ModelInterface, TrainingProgram, Truncation, WindowProgram } from '../ir/program.ts';
+import type { ModelInterface, Run, TrainingProgram, Truncation, WindowProgram, WindowRun } from '../ir/program.ts';
 import type { TracedCell } from './dsl/trace.ts';
 import * as b from '../ir/build.ts';
-import { buildWindow, evaluateGraph, predictGraph, sequenceInputs, windowsOf, type WindowShape } from './layout.ts';
+import { buildWindow, evaluateGraph, predictGraph, sequenceInputs, windowInputs, windowRunsOf, type WindowShape } from './layout.ts';
 import { passesAt, runPipeline } from './pipeline.ts';
+import { checkLayeredTruncation } from './layout-layers.ts';
 
 /** The narrow description of a traced cell that the back end needs (no graphs, no DSL types). */
 export function modelInterface(c: TracedCell): ModelInterface {
@@ -24,6 +25,7 @@ export function modelInterface(c: TracedCell): ModelInterface {
     loss: c.loss,
     lossOn: c.lossOn,
     lossElements: c.lossElements,
+    lengths: c.lengths !== undefined,
   };
 }
 
@@ -51,15 +53,19 @@ export function recurrentParams(c: TracedCell): Set<string> {
 export function planTraining(c: TracedCell, seq: number, truncation: Truncation, level: 0 | 1 = 1, withDiagnostics = false): TrainingProgram {
   const list = passesAt(level);
   const every = c.lossOn === 'every';
-  const ws = windowsOf(seq, truncation);
+  checkLayeredTruncation(c, seq, truncation);
+  const ws = windowRunsOf(seq, truncation);
   const byShape = new Map<string, WindowProgram>();
   // diagnostics (when asked for: they keep every step's states and their gradients for the caller,
   // which the arena must hold): each window again with a zero probe on its states, differentiated
   // with respect to the probes too (∂L/∂h_t for every step), when every step belongs to one window
-  const diagnose = withDiagnostics && truncation.k1 === truncation.k2;
+  // (compile() refuses them with variable lengths or a layered model)
+  const diagnose = withDiagnostics && truncation.k1 === truncation.k2 && !c.lengths && !c.layers;
   const diagnostics = new Map<string, WindowProgram>();
-  const sequence = ws.map((w, i) => {
-    const isLast = i === ws.length - 1;
+  const sequence: WindowRun[] = [];
+  let index = 0;
+  ws.forEach((w, i) => {
+    const isLast = i === ws.length - 1; // (the last window is a run of its own)
     const key = `${w.len}:${w.lossFrom}:${w.carryAt}:${!every && isLast}`;
     let win = byShape.get(key);
     if (!win) {
@@ -68,37 +74,47 @@ export function planTraining(c: TracedCell, seq: number, truncation: Truncation,
       const outs: Record<string, Node> = {};
       c.states.forEach((s, k) => (outs[`carry_${s.name}`] = v.carry[k]!));
       if (v.lossSum) outs.loss_sum = v.lossSum;
-      const graph = runPipeline(makeGraph([...io.params, ...io.states, ...io.xs, io.target], outs), { loss: v.lossSum ? 'loss_sum' : null, wrt: c.params.map((p) => p.name) }, undefined, list);
+      const graph = runPipeline(makeGraph(windowInputs(io), outs), { loss: v.lossSum ? 'loss_sum' : null, wrt: c.params.map((p) => p.name) }, undefined, list);
       win = { fn: `window${byShape.size}`, len: w.len, graph, hasLoss: v.lossSum !== null };
       byShape.set(key, win);
       if (diagnose) diagnostics.set(win.fn, diagnosticWindow(c, w, isLast, list, `diagnose${diagnostics.size}`));
     }
     const positions = every ? w.len - w.lossFrom : win.hasLoss ? 1 : 0;
-    return { fn: win.fn, start: w.start, len: w.len, positions };
+    appendRun(sequence, { fn: win.fn, start: w.start, stride: w.stride, count: w.count, index, len: w.len, positions });
+    index += w.count;
   });
-  // inference in chunks of k1 steps (the whole sequence without truncation)
+  // inference in chunks of k1 steps (the whole sequence without truncation), a shorter one last
+  const k1 = Math.min(truncation.k1, seq);
+  const full = Math.floor(seq / k1), rest = seq - full * k1;
   const inference: { fn: string; len: number; graph: Graph }[] = [];
-  const inferenceSequence = [];
-  for (let start = 0; start < seq; start += truncation.k1) {
-    const len = Math.min(truncation.k1, seq - start);
-    let chunk = inference.find((x) => x.len === len);
-    if (!chunk) {
-      chunk = { fn: inference.length === 0 ? 'forward' : `forward${inference.length}`, len, graph: runPipeline(predictGraph(c, len), { loss: null, wrt: [] }, undefined, list) };
-      inference.push(chunk);
-    }
-    inferenceSequence.push({ fn: chunk.fn, start, len });
-  }
-  // evaluation in the same chunks, the loss where the chunk holds one and no backward pass
+  const inferenceSequence: Run[] = [];
+  const chunk = (fn: string, len: number, start: number, count: number) => {
+    inference.push({ fn, len, graph: runPipeline(predictGraph(c, len), { loss: null, wrt: [] }, undefined, list) });
+    inferenceSequence.push({ fn, start, stride: count > 1 ? k1 : 0, count, index: start / k1, len });
+  };
+  chunk('forward', k1, 0, full);
+  if (rest > 0) chunk('forward1', rest, full * k1, 1);
+  // evaluation in the same chunks, as runs, the loss where the chunk holds one and no backward
+  // pass (not built for variable lengths or a layered model: evaluate() says so)
   const evaluation: { fn: string; len: number; hasLoss: boolean; graph: Graph }[] = [];
-  const evaluationSequence = inferenceSequence.map(({ start, len }) => {
-    const loss = every ? 'every' : start + len === seq ? 'last' : 'none';
-    let chunk = evaluation.find((x) => x.len === len && x.hasLoss === (loss !== 'none'));
-    if (!chunk) {
-      chunk = { fn: `evaluate${evaluation.length}`, len, hasLoss: loss !== 'none', graph: runPipeline(evaluateGraph(c, len, loss), { loss: null, wrt: [] }, undefined, list) };
-      evaluation.push(chunk);
-    }
-    return { fn: chunk.fn, start, len };
-  });
+  const evaluationSequence: Run[] = [];
+  if (!c.lengths && !c.layers) {
+    const evalChunk = (len: number, start: number, count: number) => {
+      const loss = every ? 'every' : start + count * len === seq ? 'last' : 'none';
+      let e = evaluation.find((x) => x.len === len && x.hasLoss === (loss !== 'none'));
+      if (!e) {
+        e = { fn: `evaluate${evaluation.length}`, len, hasLoss: loss !== 'none', graph: runPipeline(evaluateGraph(c, len, loss), { loss: null, wrt: [] }, undefined, list) };
+        evaluation.push(e);
+      }
+      evaluationSequence.push({ fn: e.fn, start, stride: count > 1 ? k1 : 0, count, index: start / k1, len });
+    };
+    // a last-step loss sits in the last chunk only: the full chunks before it are a run of their own
+    const lossInLastFull = !every && rest === 0;
+    const plain = lossInLastFull ? full - 1 : full;
+    if (plain > 0) evalChunk(k1, 0, plain);
+    if (lossInLastFull) evalChunk(k1, plain * k1, 1);
+    if (rest > 0) evalChunk(rest, full * k1, 1);
+  }
   return {
     model: modelInterface(c),
     seq,
@@ -131,4 +147,15 @@ function diagnosticWindow(c: TracedCell, w: WindowShape, isLast: boolean, list: 
   const wrt = [...c.params.map((p) => p.name), ...(v.lossSum ? probes.map((p) => p.attr<string>('name')) : [])];
   const graph = runPipeline(makeGraph([...io.params, ...io.states, ...io.xs, ...probes, io.target], outs), { loss: v.lossSum ? 'loss_sum' : null, wrt }, undefined, list);
   return { fn, len: w.len, graph, hasLoss: v.lossSum !== null };
+}
+
+/** Appends `r` to `runs`, joining it to the last run when they call the same function at evenly spaced starts. */
+function appendRun(runs: WindowRun[], r: WindowRun): void {
+  const last = runs[runs.length - 1];
+  if (last && last.fn === r.fn && last.len === r.len && last.positions === r.positions) {
+    const stride = last.count > 1 ? last.stride : r.count > 1 ? r.stride : r.start - last.start;
+    const even = (last.count === 1 || last.stride === stride) && (r.count === 1 || r.stride === stride) && r.start === last.start + last.count * stride;
+    if (even && stride > 0) return void (runs[runs.length - 1] = { ...last, stride, count: last.count + r.count });
+  }
+  runs.push(r);
 }

@@ -5,13 +5,12 @@
  * trainer and training ten steps; the losses it reports fall at every step. A missing chromium fails
  * the test: .ci/run installs it (apt-get install -y chromium).
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildArgs, copyProject, expectFalling, ROOT, run } from './consumer-helpers.ts';
+import { buildArgs, copyProject, expectFalling, ROOT, run, serve } from './consumer-helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const TIMEOUT = 180_000;
@@ -25,21 +24,6 @@ beforeAll(() => {
   run(process.execPath, [path.join(ROOT, 'bin/rnnc.mjs'), ...buildArgs(dir)], dir);
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-/** Start the example's server on a free port; resolves to its address once it prints it. */
-function serve(root: string): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, ['serve.mjs', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += String(d);
-      const m = /^(http:\/\/127\.0\.0\.1:\d+\/)\n/.exec(out);
-      if (m) resolve({ url: m[1]!, stop: () => child.kill() });
-    });
-    child.stderr.on('data', (d: Buffer) => (out += String(d)));
-    child.on('exit', (code) => reject(new Error(`serve.mjs exited with ${code}: ${out}`)));
-  });
-}
 
 it('a page imports trainer.js and trains ten steps in Chromium, the loss falling', async () => {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install it with 'apt-get update && apt-get install -y chromium' (.ci/run does)`);

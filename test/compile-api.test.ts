@@ -87,6 +87,9 @@ describe('compile', () => {
     ['a momentum of 1', CELL, { momentum: 1 }, /^compile: option 'momentum' must be a number in \[0, 1\), got 1$/],
     ['sizes that are not numbers', CELL, { sizes: { H: '4' } }, /^compile: option 'sizes.H' must be a number, got '4'$/],
     ['a truncation k2 < k1', CELL, { seq: 6, truncate: '3:2' }, /^truncate: k2 \(2\) must be at least k1 \(3\)/],
+    ['windows longer than the sequence', CELL, { seq: 4, truncate: 10 }, /^compile: option 'truncate' \(10\): windows of 10 steps are longer than the sequence \(seq 4\): use at most 4, or a longer seq$/],
+    ['a k2 longer than the sequence', CELL, { seq: 4, truncate: '2:6' }, /^compile: option 'truncate' \('2:6'\): k2 \(6\) is longer than the sequence \(seq 4\): use at most 4, or a longer seq$/],
+    ['windows longer than the default sequence', CELL, { truncate: '40' }, /^compile: option 'truncate' \('40'\): windows of 40 steps are longer than the sequence \(seq 32\)/],
     ['a cell that is not one', { kind: 'nope' }, {}, /^compile: the cell must be a file name, a cell\(\.\.\.\) definition or a traced cell, got \{"kind":"nope"\}$/],
     ['a file that does not exist', path.join(os.tmpdir(), 'rnnc-missing-cell.ts'), {}, /rnnc-missing-cell\.ts: no such file$/],
   ];
@@ -94,6 +97,13 @@ describe('compile', () => {
     const err = await compile(cell as string, opts as ModuleOptions).then(() => null, (e: Error) => e);
     expect(err?.message).toMatch(message);
     expect(err?.message).not.toMatch(/\n/);
+  });
+
+  it('takes a truncation as long as the sequence (full BPTT) and none at all', async () => {
+    for (const truncate of [4, '4:4', 'none', undefined]) {
+      const m = await compile(CELL, { sizes: SIZES, batch: 2, seq: 4, truncate });
+      expect(m.code, String(truncate)).toMatch(/"truncate": null,/);
+    }
   });
 
   it('refuses options that bind a traced cell', async () => {

@@ -1,5 +1,5 @@
 /** Shared by the tests that use generated trainers as a project would (examples/consumers/). */
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
@@ -17,9 +17,9 @@ export function run(cmd: string, args: readonly string[], cwd: string, opts: Spa
 }
 
 /** The `rnnc ...` arguments of an example's `build` script (so the tests compile as its README says). */
-export function buildArgs(project: string): string[] {
-  const pkg = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8')) as { scripts: { build: string } };
-  const [bin, ...args] = pkg.scripts.build.split(' ');
+export function buildArgs(project: string, script = 'build'): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(project, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const [bin, ...args] = pkg.scripts[script]!.split(' ');
   expect(bin).toBe('rnnc');
   return args;
 }
@@ -46,4 +46,19 @@ export function expectFalling(losses: readonly number[]): void {
   for (const l of losses) expect(Number.isFinite(l), `losses ${losses.join(', ')}`).toBe(true);
   for (let i = 1; i < losses.length; i++) expect(losses[i], `losses ${losses.join(', ')}`).toBeLessThan(losses[i - 1]!);
   expect(losses.at(-1)!, `losses ${losses.join(', ')}`).toBeLessThan(0.8 * losses[0]!);
+}
+
+/** Start the example's server on a free port; resolves to its address once it prints it. */
+export function serve(root: string): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, ['serve.mjs', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += String(d);
+      const m = /^(http:\/\/127\.0\.0\.1:\d+\/)\n/.exec(out);
+      if (m) resolve({ url: m[1]!, stop: () => child.kill() });
+    });
+    child.stderr.on('data', (d: Buffer) => (out += String(d)));
+    child.on('exit', (code) => reject(new Error(`serve.mjs exited with ${code}: ${out}`)));
+  });
 }

@@ -118,6 +118,16 @@ describe('kinks', () => {
     expect(lines).toContain('    1 more at a kink, left out of the maxima (at every step tried, a stencil point changes the sign of a relu input): w[0]');
   });
 
+  it('where is kinked at its mask: a mask on 0 is left out, one clear of it is checked (its derivative is 0)', () => {
+    // loss = Σ where(w, x, -x) ⊙ x: piecewise constant in w, a jump of 2x² where w crosses 0
+    const gw = makeGraph([w, x], { loss: b.sumAll(b.mul(b.where(w, x, b.neg(x)), x)) });
+    const r = gradcheck(gw, 'loss', ['w', 'x'], env());
+    expect(r.probed).toBe(true);
+    expect(r.kinks).toEqual(['w[0]']);
+    expect(r.coordinates.find((c) => c.where === 'w[2]')!.numeric!.value).toBe(0);
+    expect(r.maxRelError, r.worst).toBeLessThan(1e-9);
+  });
+
   it('without a kinked op nothing is probed', () => {
     const smooth = makeGraph([w, x], { loss: b.sumAll(b.mul(b.tanh(w), x)) });
     expect(kinkProbe(smooth)).toBeUndefined();

@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import lstm from '../examples/cells/lstm.ts';
 import { compileTrainer } from '../src/compile.ts';
 import { traceCell } from '../src/dsl/trace.ts';
+import { windowRunsOf, windowsOf } from '../src/layout.ts';
+import { planTraining } from '../src/program.ts';
 import { importGenerated } from '../src/run-module.ts';
 import type { GenModule } from './trainer-helpers.ts';
 
@@ -40,6 +42,50 @@ describe('long sequences under truncation', () => {
     // inference is causal and starts from the same state: its first 100 steps are the short trainer's
     expect(Array.from(logits.subarray(0, 100 * B * SIZES.Y))).toEqual(Array.from(short.predict({ x: x.subarray(0, 100 * B * SIZES.X) })));
   }, 120_000);
+});
+
+/** The windows of TBPTT(k1, k2) one by one, as src/layout.ts listed them before they became a formula. */
+function referenceWindows(seq: number, k1: number, k2: number) {
+  const ends: number[] = [];
+  for (let e = k1; e < seq; e += k1) ends.push(e);
+  ends.push(seq);
+  const history = k2 >= seq ? seq : k2 - k1;
+  const startOf = (lossStart: number) => Math.max(0, lossStart - history);
+  return ends.map((end, i) => {
+    const prevEnd = i === 0 ? 0 : ends[i - 1]!;
+    const start = startOf(prevEnd);
+    const nextStart = i + 1 < ends.length ? startOf(end) : end;
+    return { start, len: end - start, lossFrom: prevEnd - start, carryAt: nextStart - start };
+  });
+}
+
+describe('the windows of a sequence as a formula', () => {
+  it('expand to the windows one by one, for every T up to 40 and every k1 <= k2', () => {
+    for (let seq = 1; seq <= 40; seq++) {
+      for (let k1 = 1; k1 <= seq; k1++) {
+        for (let k2 = k1; k2 <= seq + 1; k2++) {
+          const t = { k1, k2: Math.min(k2, seq) };
+          expect(windowsOf(seq, t), `T=${seq} ${k1}:${k2}`).toEqual(referenceWindows(seq, t.k1, t.k2));
+          // a few runs: the windows whose history is cut at step 0, the equal ones, the last
+          if (t.k2 < seq) expect(windowRunsOf(seq, t).length).toBeLessThanOrEqual(Math.ceil((t.k2 - t.k1) / t.k1) + 2);
+        }
+      }
+    }
+  });
+
+  it('a program over 1,000,000 steps in windows of 1 holds a few runs, not a million windows', () => {
+    const p = planTraining(traceCell(lstm, { sizes: SIZES, batch: B }), 1_000_000, { k1: 1, k2: 1 });
+    expect(p.sequence.map(({ fn, start, stride, count }) => ({ fn, start, stride, count }))).toEqual([{ fn: 'window0', start: 0, stride: 1, count: 1_000_000 }]);
+    expect(p.inferenceSequence.map(({ fn, start, stride, count }) => ({ fn, start, stride, count }))).toEqual([{ fn: 'forward', start: 0, stride: 1, count: 1_000_000 }]);
+    const q = planTraining(traceCell(lstm, { sizes: SIZES, batch: B }), 1_000_003, { k1: 5, k2: 7 });
+    // the first window has no history before it, then 199,999 equal windows, then the 3 steps left
+    expect(q.sequence.map(({ start, stride, count, len, index }) => ({ start, stride, count, len, index }))).toEqual([
+      { start: 0, stride: 0, count: 1, len: 5, index: 0 },
+      { start: 3, stride: 5, count: 199_999, len: 7, index: 1 },
+      { start: 999_998, stride: 0, count: 1, len: 5, index: 200_000 },
+    ]);
+    expect(q.inferenceSequence.map(({ fn, start, count, len }) => ({ fn, start, count, len }))).toEqual([{ fn: 'forward', start: 0, count: 200_000, len: 5 }, { fn: 'forward1', start: 1_000_000, count: 1, len: 3 }]);
+  });
 });
 
 describe('sizes a trainer cannot allocate', () => {

@@ -101,6 +101,11 @@ const rows: readonly Row[] = [
   { name: 'mul', op: 'mul', family: 'binary', ins: [f64([2, 3]), f64([2, 3])], make: ([x, y]) => mk('mul', [x!, y!]), shape: [2, 3], ref: map2((x, y) => x * y) },
   { name: 'div', op: 'div', family: 'binary', ins: [f64([2, 3]), { shape: [2, 3], gen: 'pos' }], make: ([x, y]) => mk('div', [x!, y!]), shape: [2, 3], ref: map2((x, y) => x / y) },
   { name: 'sqerr', op: 'sqerr', family: 'binary', ins: [f64([2, 3]), f64([2, 3])], make: ([x, y]) => mk('sqerr', [x!, y!]), shape: [2, 3], ref: map2((x, y) => (x - y) ** 2) },
+  // ── ternary: the mask clear of 0 (a ±U(0.2, 1) draw picks some of each), so its own gradient is 0
+  {
+    name: 'where', op: 'where', family: 'binary', ins: [{ shape: [2, 3], gen: 'away' }, f64([2, 3]), f64([2, 3])],
+    make: ([c, x, y]) => mk('where', [c!, x!, y!]), shape: [2, 3], ref: ([c, x, y]) => Array.from(c!, (v, i) => (v > 0 ? x![i]! : y![i]!)),
+  },
 
   // ── matrix product, all four transpose flags
   matmulRow(false, false),
@@ -316,6 +321,8 @@ const bad: readonly Bad[] = [
   ...UNARY.map((op): Bad => ({ op, make: () => mk(op, [ia([3])]), mentions: ['integer', '[3]'] })),
   ...BINARY.map((op): Bad => ({ op, make: () => mk(op, [fa([2, 3]), fa([3, 2], 'q')]), mentions: ['[2, 3]', '[3, 2]'] })),
   { op: 'add', make: () => mk('add', [fa([3]), ia([3])]), mentions: ['f64', 'i32'] },
+  { op: 'where', make: () => mk('where', [fa([2, 3]), fa([2, 3], 'q'), fa([3, 2], 'r')]), mentions: ['[2, 3]', '[3, 2]'] },
+  { op: 'where', make: () => mk('where', [ia([3]), fa([3]), fa([3], 'q')]), mentions: ['i32', 'f64'] },
   { op: 'matmul', make: () => mk('matmul', [fa([2, 3]), fa([4, 2], 'q')], { transA: false, transB: false }), mentions: ['[2, 3]', '[4, 2]'] },
   { op: 'matmul', make: () => mk('matmul', [fa([2, 3]), fa([4, 2], 'q')], { transA: false, transB: true }), mentions: ['[2, 3]', '[4, 2]ᵀ'] },
   { op: 'matmul', make: () => mk('matmul', [fa([3]), fa([3, 2], 'q')], { transA: false, transB: false }), mentions: ['matrices', '[3]', '[3, 2]'] },

@@ -1,6 +1,7 @@
 /**
  * What a generated trainer refuses at run time (issue 13): a non-finite input to lossAndGrad or
- * predict (before anything changes), an out-of-range or unknown option of createTrainer, and a
+ * predict (before anything changes), an out-of-range or unknown option of createTrainer or setting
+ * of trainer.hyper (where it is set), and a
  * parameter file of another version or with a parameter the trainer does not have.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +49,33 @@ describe('runtime checks', () => {
 
   it('createTrainer takes clip: null and in-range values', () => {
     expect(() => mod.createTrainer({ clip: null, lr: 0.5, momentum: 0, seed: 0 })).not.toThrow();
+  });
+
+  it.each([
+    ['lr', -0.1, 'trainer.hyper.lr must be a positive number, got -0.1'],
+    ['lr', '0.1', 'trainer.hyper.lr must be a positive number, got "0.1"'],
+    ['clip', -1, 'trainer.hyper.clip must be a positive number or null (no clipping), got -1'],
+    ['momentum', 1, 'trainer.hyper.momentum must be in [0, 1), got 1'],
+    ['beta1', NaN, 'trainer.hyper.beta1 must be in [0, 1), got NaN'],
+    ['eps', undefined, 'trainer.hyper.eps must be a positive number, got undefined'],
+  ])('trainer.hyper.%s = %j is refused where it is set, and the next step runs with the old value', (name, value, message) => {
+    const t = mod.createTrainer({ seed: 2 }), same = mod.createTrainer({ seed: 2 });
+    const before = { ...t.hyper };
+    expect(() => ((t.hyper as Record<string, unknown>)[name] = value)).toThrow(new RangeError(message));
+    expect({ ...t.hyper }).toEqual(before);
+    const batch = { inputs: { x: x() }, targets: targets() };
+    expect(t.step(batch)).toBe(same.step(batch));
+    expect(t.exportParams()).toEqual(same.exportParams());
+  });
+
+  it('trainer.hyper takes in-range values and clip: null, and no settings it does not have', () => {
+    const t = mod.createTrainer({ clip: 1 });
+    t.hyper.lr = 0.5;
+    t.hyper.clip = null;
+    t.hyper.momentum = 0;
+    expect(t.hyper).toMatchObject({ lr: 0.5, clip: null, momentum: 0 });
+    expect(JSON.parse(JSON.stringify(t.hyper))).toEqual({ lr: 0.5, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, alpha: 0.99, clip: null });
+    expect(() => ((t.hyper as Record<string, unknown>).learningRate = 0.1)).toThrow(TypeError);
   });
 
   it('loadParams refuses another format version and an unknown parameter, changing nothing', () => {

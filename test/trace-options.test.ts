@@ -24,7 +24,27 @@ describe('trace options override the cell', () => {
     const c = traceCell(lstm, { sizes, batch: 2, embed: { x: 7 } });
     expect(c.inputs.map((i) => [i.name, i.kind, i.vocab])).toEqual([['x', 'tokens', 7]]);
     expect(c.params.find((p) => p.name === 'embedding')?.shape).toEqual([7, 2]);
-    expect(() => traceCell(lstm, { sizes, batch: 2, embed: { y: 7 } })).toThrow(/cannot embed 'y'/);
+    expect(() => traceCell(lstm, { sizes, batch: 2, embed: { y: 7 } })).toThrow(/--embed y=7: the cell has no dense input 'y' \(it has 'x'\)$/);
+  });
+
+  it.each([
+    [{ x: 0 }, '--embed x=0: the vocabulary size must be a positive integer below 2^53'],
+    [{ x: 2.5 }, '--embed x=2.5: the vocabulary size must be a positive integer below 2^53'],
+    [{ x: NaN }, '--embed x=NaN: the vocabulary size must be a positive integer below 2^53'],
+    [{ x: 2 ** 53 + 2 }, '--embed x=9007199254740994: the vocabulary size must be a positive integer below 2^53'],
+    [{ x: '5' }, '--embed x=5: the vocabulary size must be a positive integer below 2^53'],
+    [{ 'x-1': 5 }, "--embed x-1=5: 'x-1' is not an input name"],
+  ])('embed %j is refused naming the embedding and its value', (embed, message) => {
+    expect(() => traceCell(lstm, { sizes, batch: 2, embed: embed as Record<string, number> })).toThrow(message);
+  });
+
+  it('embed of a matrix input names the embedding and the shape', () => {
+    const grid = cell('grid', { H: 3 }, ({ H }, { input, state, param }) => {
+      const x = input('x', [2, 2]), h = state('h', [H]);
+      const next = param('w', [H, H]).mv(h).add(x.sum()).tanh();
+      return { next: { h: next }, output: next };
+    });
+    expect(() => traceCell(grid, { embed: { x: 5 } })).toThrow(/--embed x=5: input 'x' is \[2, 2\]; only a vector input can be embedded$/);
   });
 });
 

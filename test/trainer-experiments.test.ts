@@ -144,15 +144,16 @@ describe('checkpoints', () => {
 });
 
 describe('options, hyper and what step reports', () => {
-  it('createTrainer refuses a bad weightDecay or alpha; step refuses a hyper changed to a bad value before anything changes', () => {
+  it('createTrainer refuses a bad weightDecay or alpha; trainer.hyper refuses a bad value where it is set, and the next step is untouched', () => {
     expect(() => adam.createTrainer({ weightDecay: -1 })).toThrow(/^createTrainer: weightDecay must be a non-negative number, got -1$/);
     expect(() => adam.createTrainer({ alpha: 1 })).toThrow(/^createTrainer: alpha must be in \[0, 1\), got 1$/);
     const t = adam.createTrainer();
+    t.step(batch(0));
     const p = Array.from(t.exportParams());
-    for (const [k, v, msg] of [['clip', 0, /^step: hyper: clip must be a positive number or null \(no clipping\), got 0$/], ['clip', -1, /clip must be/], ['lr', Infinity, /^step: hyper: lr must be a positive number, got Infinity$/], ['beta2', 1, /beta2 must be in \[0, 1\)/]] as const) {
+    for (const [k, v, msg] of [['clip', 0, /^trainer\.hyper\.clip must be a positive number or null \(no clipping\), got 0$/], ['clip', -1, /clip must be/], ['lr', Infinity, /^trainer\.hyper\.lr must be a positive number, got Infinity$/], ['beta2', 1, /beta2 must be in \[0, 1\)/], ['weightDecay', -0.5, /^trainer\.hyper\.weightDecay must be a non-negative number, got -0\.5$/], ['alpha', 1, /^trainer\.hyper\.alpha must be in \[0, 1\), got 1$/]] as const) {
       const t2 = adam.createTrainer();
-      (t2.hyper as Record<string, number>)[k] = v;
-      expect(() => t2.step(batch(0)), `${k} = ${v}`).toThrow(msg);
+      expect(() => ((t2.hyper as Record<string, number>)[k] = v), `${k} = ${v}`).toThrow(msg);
+      t2.step(batch(0));
       expect(Array.from(t2.exportParams())).toEqual(p);
     }
   });

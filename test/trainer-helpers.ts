@@ -16,6 +16,8 @@ export type FloatArray = Float32Array | Float64Array;
 export interface GenBatch {
   inputs: Record<string, FloatArray | Int32Array>;
   targets: FloatArray | Int32Array;
+  /** Variable lengths only. */
+  lengths?: Int32Array;
 }
 
 export interface GenTrainer {
@@ -40,6 +42,8 @@ export interface GenTrainer {
 export interface ForwardOptions {
   state?: Record<string, FloatArray>;
   final?: Record<string, FloatArray>;
+  /** A trainer compiled with --lengths: each sequence's length [n] (predict). */
+  lengths?: Int32Array;
 }
 
 export interface TrainerOptions {

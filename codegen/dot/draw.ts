@@ -4,6 +4,7 @@
  * by kind. A pure function: the same drawing gives the same bytes.
  */
 import type { DEdge, DNode, EdgeKind, Expanded, Step, Window } from './expand.ts';
+import { Constraints } from './constraints.ts';
 import { C, EDGE_STYLE, FONT, legend, NODE_STYLE, nodeAttrs, stepNodeAttrs } from './style.ts';
 import { DotWriter, type DotAttrs } from './writer.ts';
 
@@ -39,7 +40,8 @@ interface Cluster {
  * so the forward runs down (or right) on one side and the backward runs back up on the other.
  */
 export function drawDot(x: Expanded, opts: DrawOptions): string {
-  const windows = [...x.windows].filter((w) => x.nodes.some((n) => n.step?.window === w)).sort((a, b) => a.start - b.start || a.seq - b.seq);
+  const drawnWindows = new Set(x.nodes.map((n) => n.step?.window));
+  const windows = x.windows.filter((w) => drawnWindows.has(w)).sort((a, b) => a.start - b.start || (a.label ?? '').localeCompare(b.label ?? '') || a.seq - b.seq);
   const windowIndex = new Map<Window, number>(windows.map((w, i) => [w, i]));
   const clusters = stepClusters(x.nodes, windowIndex);
   const collapse = opts.detail === 'step';
@@ -83,7 +85,9 @@ export function drawDot(x: Expanded, opts: DrawOptions): string {
       hasIn.add(b);
     }
   }
-  const inBand = [...bandOf.keys()];
+  // the drawn ids of each band, in drawing order
+  const inBand: string[][] = bands.map(() => []);
+  for (const [n, i] of bandOf) inBand[i]!.push(n);
 
   // Graphviz's x-positioning (network simplex) grows steeply with the long parameter and
   // gradient edges of a big drawing: past this size, bound its iterations (edges get wavier)
@@ -145,12 +149,15 @@ export function drawDot(x: Expanded, opts: DrawOptions): string {
     }
     if (opts.legend) legend(w, x, opts.rankdir);
 
+    const bandsOf = new Map<Window, number[]>(windows.map((win) => [win, []]));
+    bands.forEach((b, i) => bandsOf.get(b.window)!.push(i));
     for (const win of windows) {
-      const mine = bands.map((b, i) => (b.window === win ? i : -1)).filter((i) => i >= 0);
+      const mine = bandsOf.get(win)!;
       if (!windowBoxes) mine.forEach(drawBand);
       else {
         w.block(`subgraph cluster_w${windowIndex.get(win)}`, () => {
-          w.set('label', windows.length === 1 ? `steps ${win.start}-${win.end - 1}` : `window ${windowIndex.get(win)}: steps ${win.start}-${win.end - 1} (gradients stay inside)`);
+          const steps = `steps ${win.start}-${win.end - 1}`;
+          w.set('label', win.label !== undefined ? `${win.label}: ${steps}` : windows.length === 1 ? steps : `window ${windowIndex.get(win)}: ${steps} (gradients stay inside)`);
           w.set('style', 'dashed,rounded');
           w.set('color', '#5d6d7e');
           w.set('fontcolor', '#2c3e50');
@@ -200,11 +207,15 @@ export function drawDot(x: Expanded, opts: DrawOptions): string {
       // Only constraints the drawing's own edges allow: a backward step can depend on later forward
       // steps (a loss on the last step only reaches step t through the whole forward pass), and a
       // cycle of rank constraints makes Graphviz drop some at random.
-      const order = new Constraints(edges.filter((e) => e.kind !== 'saved' && e.kind !== 'loop').map((e) => (back(e) ? [id.get(e.to)!, id.get(e.from)!] : [id.get(e.from)!, id.get(e.to)!])));
+      const ranked = edges.filter((e) => e.kind !== 'saved' && e.kind !== 'loop').map((e) => (back(e) ? [id.get(e.to)!, id.get(e.from)!] as const : [id.get(e.from)!, id.get(e.to)!] as const));
+      // the order to keep where the edges allow (shared nodes, then band by band, each after its
+      // anchor) only makes the checks fast: the answers are the same in any order
+      const shared = new Set(ranked.flat().filter((n) => !bandOf.has(n)));
+      const order = new Constraints([...shared, ...inBand.flatMap((ns, i) => [`a${i}`, ...ns]), `a${bands.length}`], ranked);
       // anchors: each band's first nodes after its anchor, its last nodes before the next anchor
-      bands.forEach((_, i) => {
-        for (const n of inBand) if (bandOf.get(n) === i && !hasIn.has(n) && order.add(`a${i}`, n)) w.edge(`a${i}`, n, { style: 'invis', weight: 0 });
-        for (const n of inBand) if (bandOf.get(n) === i && !hasOut.has(n) && order.add(n, `a${i + 1}`)) w.edge(n, `a${i + 1}`, { style: 'invis', weight: 0 });
+      inBand.forEach((ns, i) => {
+        for (const n of ns) if (!hasIn.has(n) && order.add(`a${i}`, n)) w.edge(`a${i}`, n, { style: 'invis', weight: 0 });
+        for (const n of ns) if (!hasOut.has(n) && order.add(n, `a${i + 1}`)) w.edge(n, `a${i + 1}`, { style: 'invis', weight: 0 });
       });
       // a step's forward and backward start level
       for (const b of bands) {
@@ -265,34 +276,6 @@ function perWindow(edges: readonly Drawn[], stepOf: ReadonlyMap<string, { window
     const box = `cluster_w${stepOf.get(toStep ? first.head : first.tail)!.window}`;
     return { ...first, attrs: { ...first.attrs, label: `each of ${group.length} steps`, [toStep ? 'lhead' : 'ltail']: box } };
   });
-}
-
-/** Rank constraints (tail above head) that stay acyclic: `add` refuses an edge that would close a cycle. */
-class Constraints {
-  private readonly next = new Map<string, string[]>();
-  constructor(edges: readonly (readonly [string, string])[]) {
-    for (const [a, b] of edges) this.link(a, b);
-  }
-  private link(a: string, b: string): void {
-    const out = this.next.get(a);
-    if (out) out.push(b);
-    else this.next.set(a, [b]);
-  }
-  reaches(from: string, to: string): boolean {
-    const seen = new Set<string>([from]);
-    const stack = [from];
-    while (stack.length) {
-      const n = stack.pop()!;
-      if (n === to) return true;
-      for (const m of this.next.get(n) ?? []) if (!seen.has(m)) (seen.add(m), stack.push(m));
-    }
-    return false;
-  }
-  add(a: string, b: string): boolean {
-    if (this.reaches(b, a)) return false;
-    this.link(a, b);
-    return true;
-  }
 }
 
 function stepClusters(nodes: readonly DNode[], windowIndex: ReadonlyMap<Window, number>): Cluster[] {

@@ -44,6 +44,8 @@ export interface Window {
   readonly seq: number;
   start: number;
   end: number;
+  /** What the window is when it is not a truncation window: a layer's direction (`layer 0, reverse`). */
+  readonly label?: string;
 }
 
 export interface DNode {
@@ -91,6 +93,8 @@ export interface ExpandOptions {
   readonly outputName?: (name: string) => string;
   /** Draw an edge from each output named like a state input back to it (the cell view's recurrence). */
   readonly loopStates?: boolean;
+  /** A Scan's own label (a layer's direction), which its steps' box then carries. */
+  readonly scanLabel?: (scan: Node) => string | undefined;
 }
 
 /** How a body arg or a top-level operand is reached: a drawn node, or a top-level IR node drawn on demand. */
@@ -370,7 +374,8 @@ class Expander {
       const w = join(c);
       if (w) return w;
     }
-    const w: Window = { seq: this.windows.length, start: Infinity, end: -Infinity };
+    const label = this.opts.scanLabel?.(scan);
+    const w: Window = { seq: this.windows.length, start: Infinity, end: -Infinity, ...(label === undefined ? {} : { label }) };
     this.windows.push(w);
     return w;
   }

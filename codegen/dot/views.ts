@@ -19,6 +19,18 @@ export interface CellFacts {
   readonly states: readonly string[];
   /** The step's output value (o_t), named `o[t]` wherever a step computes it. */
   readonly stepOutput: Node | undefined;
+  /** Layered models: the layer and direction of each state (`layer 0, reverse`), which label their Scans. */
+  readonly layerOfState?: Readonly<Record<string, string>>;
+}
+
+/** A Scan's layer and direction: that of the states its carries start from (graph inputs by name). */
+function scanLabel(cell: CellFacts): ((scan: Node) => string | undefined) | undefined {
+  const of = cell.layerOfState;
+  if (!of) return undefined;
+  return (scan) => {
+    for (const s of scan.srcs) if (s.op === 'arg' && s.attr<string>('role') === 'state' && Object.hasOwn(of, s.attr<string>('name'))) return of[s.attr<string>('name')];
+    return undefined;
+  };
 }
 
 const dims = (c: CellFacts): string => {
@@ -57,7 +69,8 @@ export interface SequenceViewOptions {
 export function drawSequenceView(g: Graph, cell: CellFacts, opts: SequenceViewOptions): string {
   const { k1, k2 } = opts.truncation;
   const trunc = k1 >= opts.seq ? 'full BPTT' : k1 === k2 ? `truncated BPTT, windows of ${k1}` : `truncated BPTT ${k1}:${k2}`;
-  const x = expandGraph(g, { stepOutput: cell.stepOutput, outputName: (k) => (cell.states.includes(k) ? `${k} (final)` : k) });
+  const label = scanLabel(cell);
+  const x = expandGraph(g, { stepOutput: cell.stepOutput, outputName: (k) => (cell.states.includes(k) ? `${k} (final)` : k), ...(label ? { scanLabel: label } : {}) });
   const what = `${opts.backward ? 'forward and backward' : 'forward'}${opts.after ? ` after ${opts.after}` : ''}`;
   return drawDot(x, {
     title: `${cell.name}: ${what} over ${opts.seq} step${opts.seq === 1 ? '' : 's'}, ${trunc} (${dims(cell)})`,

@@ -12,7 +12,7 @@
 import type { CodeBlockWriter } from 'ts-morph';
 import type { ModelInterface } from '../../ir/program.ts';
 import type { Schedule } from '../schedule/types.ts';
-import { runsOf, writeRun } from './runs.ts';
+import { writeRun } from './runs.ts';
 import type { Target } from './target.ts';
 
 /** Module level: the power iterations (float64, seeded: the same weights give the same figures). */
@@ -89,6 +89,7 @@ export function writeDiagnose(w: CodeBlockWriter, x: DiagnoseContext): void {
   w.write(`function diagnose(batch: Batch, options: { iterations?: number; seed?: number } = {}): Diagnosis`).block(() => {
     const seq = schedule.diagnosticsSequence;
     if (seq === null) {
+      if (c.lengths) return void w.writeLine("throw new RangeError('diagnose: not built with variable lengths (--lengths) yet; compile without --lengths to diagnose');");
       w.writeLine(x.compiled
         ? `throw new RangeError('diagnose: this trainer back-propagates ${x.truncate}, so its windows overlap and a step has no one gradient; compile with --truncate k (or without) to diagnose');`
         : "throw new RangeError('diagnose: this trainer was compiled without diagnostics (they keep every step\\'s states and gradients in its memory): compile with --diagnose (compile option diagnose: true)');");
@@ -118,7 +119,7 @@ export function writeDiagnose(w: CodeBlockWriter, x: DiagnoseContext): void {
     w.writeLine('let total = 0;');
     w.write('try').block(() => {
       const fns = new Map(schedule.functions.map((f) => [f.name, f]));
-      for (const r of runsOf(seq)) {
+      for (const r of seq) {
         writeRun(w, r, (start) => {
           const fn = fns.get(r.fn)!;
           const hasLoss = r.positions > 0 && fn.result !== undefined;

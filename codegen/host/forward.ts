@@ -9,13 +9,14 @@
 import type { CodeBlockWriter } from 'ts-morph';
 import type { ModelInterface } from '../../ir/program.ts';
 import type { Schedule } from '../schedule/types.ts';
-import { runsOf, writeRun } from './runs.ts';
+import { writeRun } from './runs.ts';
 import type { Target } from './target.ts';
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
 /** The module-level checks of fewer sequences than the batch: the same messages as checkInputs, with n in the shapes. */
-export function writeForwardChecks(w: CodeBlockWriter, c: ModelInterface, float: 'f32' | 'f64', T: number): void {
+/** `evaluates`: whether the trainer has evaluate (not with variable lengths or a bidirectional layer yet). */
+export function writeForwardChecks(w: CodeBlockWriter, c: ModelInterface, float: 'f32' | 'f64', T: number, evaluates = true): void {
   const B = c.batch;
   const first = c.inputs[0]!, perFirst = prod(first.shape);
   const types = (kind: string) => (kind === 'tokens' || kind === 'class' ? ['Int32Array'] : float === 'f32' ? ['Float32Array'] : ['Float32Array', 'Float64Array']);
@@ -51,6 +52,7 @@ export function writeForwardChecks(w: CodeBlockWriter, c: ModelInterface, float:
   w.blankLine();
   const every = c.lossOn === 'every';
   const perStep = c.target.kind === 'class' ? 1 : prod(c.target.shape);
+  if (!evaluates) return;
   w.writeLine('/** The targets of n < B sequences. */');
   w.write(`function checkSomeTargets(targets: Batch['targets'], n: number): void`).block(() => {
     const shape = `[${[...(every ? [T] : []), '${n}', ...c.target.shape].join(', ')}]`;
@@ -82,9 +84,11 @@ export function writeForward(w: CodeBlockWriter, x: ForwardContext): void {
   const floatTypes = F === 'Float32Array' ? ['Float32Array'] : ['Float64Array', 'Float32Array'];
 
   w.writeLine('// predict and evaluate: the training state is kept here and put back; fewer sequences than the batch are padded');
-  w.writeLine(`const held = new ${F}(${x.nS}), staging = new ${F}(${x.chunk * B * Y}), lossRows = new ${F}(${B});`);
+  const evaluates = !c.lengths && schedule.evaluationSequence.length > 0;
+  w.writeLine(`const held = new ${F}(${x.nS}), staging = new ${F}(${x.chunk * B * Y})${evaluates ? `, lossRows = new ${F}(${B})` : ''};`);
   c.inputs.forEach((i) => w.writeLine(`let pad_${i.name}: ${i.kind === 'tokens' ? 'Int32Array' : F} | null = null;`));
-  w.writeLine(`let pad_target: ${c.target.kind === 'class' ? 'Int32Array' : F} | null = null;`);
+  if (evaluates) w.writeLine(`let pad_target: ${c.target.kind === 'class' ? 'Int32Array' : F} | null = null;`);
+  if (c.lengths) w.writeLine(`const padLengths = new Int32Array(${B});`);
   w.blankLine();
   w.writeLine('/** `steps` blocks of n·per values from src into the first rows of pad\'s blocks of B·per, the other rows zero. */');
   w.write(`function padInto(pad: Int32Array | Float32Array | Float64Array, src: Int32Array | Float32Array | Float64Array, n: number, per: number, steps: number): void`).block(() => {
@@ -108,7 +112,17 @@ export function writeForward(w: CodeBlockWriter, x: ForwardContext): void {
   w.write(`function checkForwardOptions(options: ForwardOptions | undefined, n: number, where: string): void`).block(() => {
     w.writeLine('if (options === undefined) return;');
     w.writeLine("if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options must be { state?, final? }, got ${describe(options)}`);");
-    w.writeLine("for (const key in options) if (key !== 'state' && key !== 'final') throw new TypeError(`${where}: unknown option '${key}'; the options are state, final`);");
+    const keys = ['state', 'final', ...(c.lengths ? ['lengths'] : [])];
+    w.writeLine(`for (const key in options) if (${keys.map((k) => `key !== '${k}'`).join(' && ')}) throw new TypeError(\`\${where}: unknown option '\${key}'; the options are ${keys.join(', ')}\`);`);
+    if (c.lengths) {
+      // lengths [n], one per sequence given (the padding rows run all T steps: they change no real row)
+      w.writeLine('const lengths: unknown = options.lengths;');
+      w.write('if (lengths !== undefined)').block(() => {
+        w.writeLine(`if (!(lengths instanceof Int32Array)) throw new TypeError(\`\${where}: options.lengths must be an Int32Array of \${n} values [\${n}] (one length per sequence), got \${describe(lengths)}\`);`);
+        w.writeLine(`if (lengths.length !== n) throw new RangeError(\`\${where}: options.lengths has \${lengths.length} values, expected \${n} [\${n}] (one length per sequence)\`);`);
+        w.writeLine(`for (let b = 0; b < n; b++) if (!(lengths[b]! >= 1 && lengths[b]! <= ${T})) throw new RangeError(\`\${where}: options.lengths[\${b}] = \${lengths[b]} is out of range: a length is 1..${T}\`);`);
+      });
+    }
     w.writeLine("if (options.final !== undefined && (typeof options.final !== 'object' || options.final === null)) throw new TypeError(`${where}: options.final must be an object to receive the final state, got ${describe(options.final)}`);");
     w.writeLine('const given = options.state;');
     w.writeLine('if (given === undefined) return;');
@@ -156,10 +170,18 @@ export function writeForward(w: CodeBlockWriter, x: ForwardContext): void {
     w.writeLine('let result = out;');
     w.writeLine(`if (result === undefined) result = new ${F}(${T} * ${nY});`);
     w.writeLine('bindForward(inputs, n);');
+    if (c.lengths) {
+      w.write('if (options?.lengths === undefined) fillLengths(undefined, null);').newLine();
+      w.write('else').block(() => {
+        w.writeLine(`padLengths.fill(${T});`);
+        w.writeLine('padLengths.set(options.lengths);');
+        w.writeLine('fillLengths(padLengths, null);');
+      });
+    }
     w.writeLine('held.set(S);');
     w.write('try').block(() => {
       w.writeLine('startState(options);');
-      for (const r of runsOf(schedule.inferenceSequence.map((q) => ({ ...q, positions: 0 })))) {
+      for (const r of schedule.inferenceSequence) {
         writeRun(w, r, (start) => {
           w.writeLine(`${r.fn}(${start});`);
           target.copyOut(w, liveOut(r.fn), 'staging', '0', r.len * B * Y);
@@ -176,6 +198,11 @@ export function writeForward(w: CodeBlockWriter, x: ForwardContext): void {
   const perSeq = c.lossElements / B;
   w.writeLine(`/** The mean loss over n ≤ ${B} sequences, forward only, from zeros or options.state; the training state is left as it was. */`);
   w.write('function evaluate(batch: Batch, options?: ForwardOptions): number').block(() => {
+    if (!evaluates) {
+      // (one line, before anything is read: nothing changes)
+      w.writeLine(`throw new RangeError('evaluate: not built ${c.lengths ? 'with variable lengths (--lengths)' : 'for a model with a bidirectional layer'} yet; lossAndGrad(batch) gives the loss (it fills grads and advances the state)');`);
+      return;
+    }
     w.writeLine("if (typeof batch !== 'object' || batch === null) throw new TypeError(`batch must be { inputs, targets }, got ${describe(batch)}`);");
     w.writeLine("const n = sequencesOf(batch.inputs, 'evaluate');");
     w.writeLine(`if (n === ${B}) checkBatch(batch); else { checkSomeInputs(batch.inputs, n); checkSomeTargets(batch.targets, n); }`);
@@ -194,7 +221,7 @@ export function writeForward(w: CodeBlockWriter, x: ForwardContext): void {
     w.write('try').block(() => {
       w.writeLine('startState(options);');
       const hasLoss = new Map(schedule.functions.map((f) => [f.name, f.liveOut.length > 0]));
-      for (const r of runsOf(schedule.evaluationSequence.map((q) => ({ ...q, positions: 0 })))) {
+      for (const r of schedule.evaluationSequence) {
         writeRun(w, r, (start) => {
           w.writeLine(`${r.fn}(${start});`);
           if (!hasLoss.get(r.fn)) return;

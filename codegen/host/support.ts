@@ -6,13 +6,18 @@
 import { CodeBlockWriter, type Project } from 'ts-morph';
 import type { Init, ModelInterface } from '../../ir/program.ts';
 import { writeOrthogonal, writeRandom } from './runtime.ts';
+import { writeLengthsSupport } from './lengths.ts';
 import type { TrainerConfig } from './trainer.ts';
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 const newWriter = () => new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: true });
 
-/** Batch checks, parameter (de)serialisation, init helpers: module-level functions. */
-export function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: ModelInterface, cfg: TrainerConfig, F: string, T: number): void {
+/** The optimizer settings a trainer's `hyper` holds (the WebGPU host has fewer). */
+export type HyperName = 'lr' | 'momentum' | 'beta1' | 'beta2' | 'eps' | 'weightDecay' | 'alpha' | 'clip';
+export const HYPER_NAMES: readonly HyperName[] = ['lr', 'momentum', 'beta1', 'beta2', 'eps', 'weightDecay', 'alpha', 'clip'];
+
+/** Batch checks, parameter (de)serialisation, init helpers, the optimizer settings' checks: module-level functions. */
+export function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: ModelInterface, cfg: TrainerConfig, F: string, T: number, hyperNames: readonly HyperName[] = HYPER_NAMES): void {
   const w = newWriter();
   writeRandom(w);
   w.blankLine();
@@ -65,9 +70,13 @@ export function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: Mod
     const perStep = c.target.kind === 'class' ? [B] : [B, ...c.target.shape];
     const shape = every ? [T, ...perStep] : perStep;
     const len = shape.reduce((a, b) => a * b, 1);
-    checkArray('targets', 'batch.targets', c.target.kind === 'class' ? 'class' : 'dense', len, shape, c.target.classes);
+    // with variable lengths a class target may be -100: no label at that position
+    if (c.lengths && c.target.kind === 'class') w.writeLine('checkIgnorableTargets(batch.targets);');
+    else checkArray('targets', 'batch.targets', c.target.kind === 'class' ? 'class' : 'dense', len, shape, c.target.classes);
+    if (c.lengths) w.writeLine("checkLengths(batch.lengths, 'lengths');");
   });
   w.blankLine();
+  if (c.lengths) writeLengthsSupport(w, c, T);
   // lossAndGrad and predict change the state: a non-finite input is refused before it can (step
   // instead rolls back everything when a window's loss or gradient is not finite)
   const dense = c.inputs.filter((i) => i.kind === 'dense');
@@ -79,33 +88,51 @@ export function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: Mod
     if (c.target.kind === 'dense') w.writeLine('if (targets) for (let k = 0; k < targets.length; k++) if (!Number.isFinite(targets[k])) throw new RangeError(`targets[${k}] = ${targets[k]} is not finite; nothing changed`);');
   });
   w.blankLine();
-  w.writeLine('/** createTrainer\'s options, checked whole: a typo or an out-of-range value is an error, not a silent default. */');
-  // each check inline, from the table below: step() checks `hyper` on every call and allocates nothing doing it
-  w.writeLine("const OPTION_NAMES: readonly string[] = ['seed', 'lr', 'momentum', 'beta1', 'beta2', 'eps', 'weightDecay', 'alpha', 'clip'];");
-  w.write('function badOption(where: string, name: string, v: unknown, want: string): never').block(() => {
-    w.writeLine('throw new RangeError(`${where}: ${name} must be ${want}, got ${String(v)}`);');
+  // one range table for every optimizer setting: createTrainer's options, every later change of
+  // trainer.hyper (checked where it is set) and a checkpoint's hyper are all held to it
+  const ranges: Record<HyperName, [string, string]> = {
+    lr: ['Number.isFinite(x) && x > 0', 'a positive number'],
+    momentum: ['x >= 0 && x < 1', 'in [0, 1)'],
+    beta1: ['x >= 0 && x < 1', 'in [0, 1)'],
+    beta2: ['x >= 0 && x < 1', 'in [0, 1)'],
+    eps: ['Number.isFinite(x) && x > 0', 'a positive number'],
+    weightDecay: ['Number.isFinite(x) && x >= 0', 'a non-negative number'],
+    alpha: ['x >= 0 && x < 1', 'in [0, 1)'],
+    clip: ['Number.isFinite(x) && x > 0', 'a positive number or null (no clipping)'],
+  };
+  w.writeLine(`type HyperName = ${hyperNames.map((n) => `'${n}'`).join(' | ')};`);
+  w.writeLine('/** The range of each optimizer setting: createTrainer\'s options, every later change of trainer.hyper and a checkpoint\'s hyper are held to it. */');
+  w.writeLine('const HYPER: Record<HyperName, { ok: (x: number) => boolean; want: string }> = {');
+  for (const n of hyperNames) w.writeLine(`  ${n}: { ok: (x) => ${ranges[n][0]}, want: '${ranges[n][1]}' },`);
+  w.writeLine('};');
+  w.write('function checkHyper(what: string, name: HyperName, v: unknown): void').block(() => {
+    w.writeLine("if (name === 'clip' && v === null) return;");
+    w.writeLine('if (!(typeof v === \'number\' && HYPER[name].ok(v))) throw new RangeError(`${what} must be ${HYPER[name].want}, got ${typeof v === \'string\' ? JSON.stringify(v) : String(v)}`);');
   });
   w.blankLine();
-  const rules: [string, (x: string) => string, string][] = [
-    ['seed', (x) => `Number.isSafeInteger(${x}) && ${x} >= 0`, 'a non-negative integer'],
-    ['lr', (x) => `Number.isFinite(${x}) && ${x} > 0`, 'a positive number'],
-    ['momentum', (x) => `${x} >= 0 && ${x} < 1`, 'in [0, 1)'],
-    ['beta1', (x) => `${x} >= 0 && ${x} < 1`, 'in [0, 1)'],
-    ['beta2', (x) => `${x} >= 0 && ${x} < 1`, 'in [0, 1)'],
-    ['eps', (x) => `Number.isFinite(${x}) && ${x} > 0`, 'a positive number'],
-    ['weightDecay', (x) => `Number.isFinite(${x}) && ${x} >= 0`, 'a non-negative number'],
-    ['alpha', (x) => `${x} >= 0 && ${x} < 1`, 'in [0, 1)'],
-  ];
-  w.writeLine("/** createTrainer's options, checked whole: a typo or an out-of-range value is an error, not a silent default. step() checks `hyper` the same way before it changes anything, so `trainer.hyper.clip = 0` is an error too, not a trainer that silently stops learning. */");
+  w.writeLine('/** createTrainer\'s options (or a checkpoint\'s hyper), checked whole: a typo or an out-of-range value is an error, not a silent default. */');
   w.write("function checkOptions(options: TrainerOptions, where = 'createTrainer'): void").block(() => {
     w.writeLine("if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options must be an object, got ${describe(options)}`);");
-    w.writeLine("for (const key in options) if (!OPTION_NAMES.includes(key)) throw new TypeError(`${where}: unknown option '${key}'; the options are ${OPTION_NAMES.join(', ')}`);");
-    for (const [name, ok, want] of rules) {
-      w.writeLine(`const ${name} = options.${name};`);
-      w.writeLine(`if (${name} !== undefined && !(typeof ${name} === 'number' && ${ok(name)})) badOption(where, '${name}', ${name}, '${want}');`);
-    }
-    w.writeLine('const clip = options.clip;');
-    w.writeLine("if (clip !== undefined && clip !== null && !(typeof clip === 'number' && Number.isFinite(clip) && clip > 0)) badOption(where, 'clip', clip, 'a positive number or null (no clipping)');");
+    w.writeLine(`const known = [${['seed', ...hyperNames].map((n) => `'${n}'`).join(', ')}];`);
+    w.writeLine("for (const key in options) if (!known.includes(key)) throw new TypeError(`${where}: unknown option '${key}'; the options are ${known.join(', ')}`);");
+    w.writeLine("if (options.seed !== undefined && !(typeof options.seed === 'number' && Number.isSafeInteger(options.seed) && options.seed >= 0)) throw new RangeError(`${where}: seed must be a non-negative integer, got ${String(options.seed)}`);");
+    w.writeLine('const given = options as Record<string, unknown>;');
+    w.writeLine('for (const name of Object.keys(HYPER) as HyperName[]) if (given[name] !== undefined) checkHyper(`${where}: ${name}`, name, given[name]);');
+  });
+  w.blankLine();
+  w.writeLine('/** trainer.hyper: the settings every update reads, each checked when it is set, so a bad value throws where it is written and never reaches an update. */');
+  w.write('function checkedHyper<H extends Partial<Record<HyperName, number | null>>>(initial: H): H').block(() => {
+    w.writeLine('const values = { ...initial } as Record<HyperName, unknown>;');
+    w.writeLine('const hyper = {} as H;');
+    w.write('for (const name of Object.keys(initial) as HyperName[])').block(() => {
+      w.writeLine('Object.defineProperty(hyper, name, {');
+      w.writeLine('  enumerable: true,');
+      w.writeLine('  get: () => values[name],');
+      w.writeLine('  set: (v: unknown) => { checkHyper(`trainer.hyper.${name}`, name, v); values[name] = v; },');
+      w.writeLine('});');
+    });
+    w.writeLine('// no other keys: a misspelt setting (hyper.learningRate) throws rather than being ignored');
+    w.writeLine('return Object.seal(hyper);');
   });
   w.blankLine();
   const names = c.params.map((p) => p.name);

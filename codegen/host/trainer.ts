@@ -6,7 +6,7 @@
  * with ts-morph.
  */
 import { CodeBlockWriter, Project, VariableDeclarationKind } from 'ts-morph';
-import { optimizerMoments, type OptimizerSpec, type TrainingProgram } from '../../ir/program.ts';
+import { optimizerMoments, type OptimizerSpec, type Run, type TrainingProgram } from '../../ir/program.ts';
 import { buildSchedule } from '../schedule/build.ts';
 import type { MemoryPlan, Schedule } from '../schedule/types.ts';
 import { RnncError } from '../../ir/error.ts';
@@ -14,10 +14,11 @@ import { planMemory } from '../schedule/memory.ts';
 import type { Target } from './target.ts';
 import { writeInit } from './runtime.ts';
 import { writeSupport } from './support.ts';
-import { runsOf, writeRun, type Run } from './runs.ts';
+import { writeRun } from './runs.ts';
 import { writeForward, writeForwardChecks } from './forward.ts';
 import { writeCheckpoint, writeCheckpointSupport } from './checkpoint.ts';
 import { diagnosisType, writeDiagnose, writeSpectral } from './diagnose.ts';
+import { writeLengthsState } from './lengths.ts';
 
 export interface TrainerConfig {
   readonly float: 'f32' | 'f64';
@@ -98,6 +99,8 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
     lossOn: c.lossOn,
     opt: program.level,
     inputs: inputsSpec,
+    // compiled with --lengths: a batch may carry lengths [B] and class targets of -100
+    ...(c.lengths ? { lengths: { dtype: 'i32', shape: [B], ignoreIndex: -100 } } : {}),
     target: c.target.kind === 'class' ? { dtype: 'i32', shape: targetShape, classes: c.target.classes } : { ...dense, shape: targetShape },
     params: Object.fromEntries(params.map((p) => [p.name, p.shape])),
     state: Object.fromEntries(states.map((s) => [s.name, s.shape])),
@@ -119,7 +122,8 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
   const floatT = F;
   const denseT = cfg.float === 'f32' ? 'Float32Array' : 'Float32Array | Float64Array';
   sf.addTypeAlias({ isExported: true, name: 'Inputs', type: `{ ${c.inputs.map((i) => `${i.name}: ${i.kind === 'tokens' ? 'Int32Array' : denseT}`).join('; ')} }` });
-  sf.addInterface({ isExported: true, name: 'Batch', properties: [{ name: 'inputs', type: 'Inputs' }, { name: 'targets', type: c.target.kind === 'class' ? 'Int32Array' : denseT }] });
+  const lengthsProp = c.lengths ? [{ name: 'lengths', type: 'Int32Array', hasQuestionToken: true, docs: [`Each sequence's length [B], 1..${T}; steps at or past it change nothing and count no loss (default: all ${T}).`] }] : [];
+  sf.addInterface({ isExported: true, name: 'Batch', properties: [{ name: 'inputs', type: 'Inputs' }, { name: 'targets', type: c.target.kind === 'class' ? 'Int32Array' : denseT }, ...lengthsProp] });
   sf.addInterface({ isExported: true, name: 'TrainerOptions', properties: [
     { name: 'seed', type: 'number', hasQuestionToken: true },
     { name: 'lr', type: 'number', hasQuestionToken: true },
@@ -138,15 +142,16 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
     { name: 'clipped', type: 'boolean', isReadonly: true },
   ] });
   sf.addTypeAlias({ isExported: true, name: 'Diagnosis', docs: ['What diagnose(batch) returns.'], type: diagnosisType(c, T) });
-  sf.addInterface({ isExported: true, name: 'ForwardOptions', docs: ['Where predict and evaluate start (zeros by default), and an object to receive the final state.'], properties: [
+  sf.addInterface({ isExported: true, name: 'ForwardOptions', docs: [`Where predict and evaluate start (zeros by default), and an object to receive the final state${c.lengths ? '; predict also takes the lengths' : ''}.`], properties: [
     { name: 'state', type: `Partial<Record<${Object.keys(spec.state).map((k) => JSON.stringify(k)).join(' | ')}, ${denseT}>>`, hasQuestionToken: true, docs: ['The state to start from, per name: [n, ...shape]; a state not given starts at zero.'] },
     { name: 'final', type: `Record<string, ${floatT}>`, hasQuestionToken: true, docs: ['Receives the final state, per name, as fresh arrays [n, ...shape].'] },
+    ...(c.lengths ? [{ name: 'lengths', type: 'Int32Array', hasQuestionToken: true, docs: [`predict: each sequence's length [n], 1..${T}; a sequence's state is held from its end on (default: all ${T}).`] }] : []),
   ] });
   sf.addInterface({ isExported: true, name: 'Trainer', properties: [
     { name: 'params', type: `Record<string, ${floatT}>`, isReadonly: true, docs: ['Live views of the parameters, by the cell\'s names.'] },
     { name: 'grads', type: `Record<string, ${floatT}>`, isReadonly: true, docs: ['Live views of the last computed gradients.'] },
     { name: 'state', type: `Record<string, ${floatT}>`, isReadonly: true, docs: ['The recurrent state, [B, ...] per name; carried across calls until resetState().'] },
-    { name: 'hyper', type: 'Hyper', docs: ['Optimizer settings; may be changed between steps (step checks them as createTrainer checks its options).'] },
+    { name: 'hyper', type: 'Hyper', isReadonly: true, docs: ['Optimizer settings; may be changed between steps, each checked when set (a RangeError naming it and the value).'] },
     { name: 'lastStep', type: 'StepStats', isReadonly: true, docs: ['What the last step did: its loss, the global gradient norm before clipping (the largest over its windows) and whether it clipped.'] },
     { name: 'lossAndGrad', type: '(batch: Batch) => number', docs: ['Forward and backward over the batch; fills grads, returns the mean loss; changes no parameter.'] },
     { name: 'step', type: '(batch: Batch) => number', docs: ['lossAndGrad, then clipping and an update per truncation window; returns the mean loss.'] },
@@ -169,9 +174,9 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
   ] });
   writeSupport(sf, c, cfg, F, T);
   const fw = newWriter();
-  writeForwardChecks(fw, c, cfg.float, T);
+  writeForwardChecks(fw, c, cfg.float, T, !c.lengths && schedule.evaluationSequence.length > 0);
   writeCheckpointSupport(fw, cfg.float);
-  writeSpectral(fw);
+  if (schedule.diagnosticsSequence !== null) writeSpectral(fw); // (diagnose's power iteration)
   sf.addStatements(fw.toString());
 
   sf.addFunction({
@@ -187,7 +192,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       w.writeLine(`// a copy of everything step() may change, restored if a window produces a non-finite loss or gradient`);
       w.writeLine(`const saved = { P: new ${F}(${nP}), M: new ${F}(M.length), V: new ${F}(V.length), S: new ${F}(${nS}), stepCount: new Float64Array(1) };`);
       const o = cfg.optimizer;
-      w.writeLine(`const hyper: Hyper = { lr: options.lr ?? ${o.lr}, momentum: options.momentum ?? ${o.momentum}, beta1: options.beta1 ?? ${o.beta1}, beta2: options.beta2 ?? ${o.beta2}, eps: options.eps ?? ${o.eps}, weightDecay: options.weightDecay ?? ${o.weightDecay}, alpha: options.alpha ?? ${o.alpha}, clip: options.clip === undefined ? ${cfg.clip} : options.clip };`);
+      w.writeLine(`const hyper: Hyper = checkedHyper({ lr: options.lr ?? ${o.lr}, momentum: options.momentum ?? ${o.momentum}, beta1: options.beta1 ?? ${o.beta1}, beta2: options.beta2 ?? ${o.beta2}, eps: options.eps ?? ${o.eps}, weightDecay: options.weightDecay ?? ${o.weightDecay}, alpha: options.alpha ?? ${o.alpha}, clip: options.clip === undefined ? ${cfg.clip} : options.clip });`);
       w.writeLine('const lastStep = { loss: NaN, gradNorm: NaN, clipped: false };');
       w.writeLine(`const params: Record<string, ${F}> = { ${params.map((p) => `${p.name}: P.subarray(${p.offset}, ${p.offset + p.size})`).join(', ')} };`);
       w.writeLine(`const grads: Record<string, ${F}> = { ${params.map((p) => `${p.name}: G.subarray(${p.offset}, ${p.offset + p.size})`).join(', ')} };`);
@@ -201,6 +206,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       w.writeLine(`// the schedule's buffers: scratch in one arena (${target.name} target)`);
       target.declareBuffers(w, schedule, memory);
       w.blankLine();
+      if (c.lengths) writeLengthsState(w, c, T, F), w.blankLine();
       for (const fn of schedule.functions) {
         const len = program.windows.find((x) => x.fn === fn.name)?.len;
         const chunk = program.inference.find((x) => x.fn === fn.name)?.len;
@@ -216,45 +222,58 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       w.write('function bind(batch: Batch): void').block(() => {
         w.writeLine('checkBatch(batch);');
         c.inputs.forEach((i) => w.writeLine(`in_${i.name} = batch.inputs.${i.name};`));
-        w.writeLine('in_target = batch.targets;');
+        if (c.lengths) {
+          w.writeLine(`fillLengths(batch.lengths, batch.targets);`);
+          w.writeLine(`if (counted(0, ${T}) === 0) throw new RangeError('batch: no position is counted (every target is -100 or past the end of its sequence); nothing changed');`);
+        }
+        w.writeLine(c.lengths && c.target.kind === 'class' ? 'in_target = targetIds;' : 'in_target = batch.targets;');
       });
       w.blankLine();
       // the windows of a sequence as runs of the same function at evenly spaced starts: one loop
       // each, so the module does not grow with the number of windows
-      const runs = runsOf(schedule.sequence);
+      const runs = schedule.sequence;
       const forRun = (r: Run, body: (start: string, index: string) => void, scoped = false) => writeRun(w, r, body, scoped);
       w.write('function lossAndGrad(batch: Batch): number').block(() => {
         w.writeLine('bind(batch);');
         w.writeLine(`checkFinite(batch.inputs${c.target.kind === 'dense' ? ', batch.targets' : ''});`);
         w.writeLine('G.fill(0);');
         w.writeLine('let total = 0;');
-        const inv = 1 / (totalPositions * c.lossElements);
+        // the mean over every position, or over the counted ones (variable lengths)
+        if (c.lengths) w.writeLine(`const inv = 1 / counted(0, ${T});`);
+        const inv = c.lengths ? 'inv' : String(1 / (totalPositions * c.lossElements));
         for (const r of runs) forRun(r, (start) => w.writeLine(r.positions === 0 ? `${r.fn}(${start}, 0);` : `total += ${r.fn}(${start}, ${inv});`));
         w.writeLine(`return total * ${inv};`);
       });
       w.blankLine();
       w.write('function step(batch: Batch): number').block(() => {
-        w.writeLine("checkOptions(hyper, 'step: hyper');");
         w.writeLine('bind(batch);');
         w.writeLine('saved.P.set(P); saved.M.set(M); saved.V.set(V); saved.S.set(S); saved.stepCount.set(stepCount);');
         w.writeLine('let total = 0, gradNorm = 0, clipped = false;');
         for (const r of runs) {
           forRun(r, (start, index) => {
             if (r.positions === 0) return void w.writeLine(`${r.fn}(${start}, 0); // no loss in this window: it only carries the state on`);
-            w.writeLine('G.fill(0);');
-            w.writeLine(`const loss = ${r.fn}(${start}, ${1 / (r.positions * c.lossElements)});`);
-            const where = `${index}, ${start}, ${r.len}`;
-            w.writeLine(`if (!Number.isFinite(loss)) rollback(\`loss (\${loss})\`, ${where});`);
-            w.writeLine(`if (!allFinite(G)) rollback('gradient', ${where});`);
-            w.writeLine('const norm = clip();');
-            w.writeLine('gradNorm = Math.max(gradNorm, norm);');
-            w.writeLine('if (hyper.clip !== null && norm > hyper.clip) clipped = true;');
-            w.writeLine('update();');
-            w.writeLine(`if (!allFinite(P)) rollback('parameter after the update', ${where}, ' (the learning rate may be too large)');`);
-            w.writeLine('total += loss;');
+            const update = () => {
+              w.writeLine('G.fill(0);');
+              w.writeLine(`const loss = ${r.fn}(${start}, ${c.lengths ? '1 / counts' : 1 / (r.positions * c.lossElements)});`);
+              const where = `${index}, ${start}, ${r.len}`;
+              w.writeLine(`if (!Number.isFinite(loss)) rollback(\`loss (\${loss})\`, ${where});`);
+              w.writeLine(`if (!allFinite(G)) rollback('gradient', ${where});`);
+              w.writeLine('const norm = clip();');
+              w.writeLine('gradNorm = Math.max(gradNorm, norm);');
+              w.writeLine('if (hyper.clip !== null && norm > hyper.clip) clipped = true;');
+              w.writeLine('update();');
+              w.writeLine(`if (!allFinite(P)) rollback('parameter after the update', ${where}, ' (the learning rate may be too large)');`);
+              w.writeLine('total += loss;');
+            };
+            if (!c.lengths) return update();
+            // the mean over the window's counted positions; a window with none (every sequence
+            // ended before it, or every target ignored) only carries the state on
+            w.writeLine(`const counts = counted(${start} + ${r.len - r.positions}, ${start} + ${r.len});`);
+            w.write(`if (counts === 0) ${r.fn}(${start}, 0);`).newLine();
+            w.write('else').block(update);
           }, r.positions > 0);
         }
-        w.writeLine(`const loss = total * ${1 / (totalPositions * c.lossElements)};`);
+        w.writeLine(c.lengths ? `const loss = total / counted(0, ${T});` : `const loss = total * ${1 / (totalPositions * c.lossElements)};`);
         w.writeLine('lastStep.loss = loss; lastStep.gradNorm = gradNorm; lastStep.clipped = clipped;');
         w.writeLine('return loss;');
       });

@@ -12,7 +12,7 @@
  */
 import type { Graph } from '../../ir/graph.ts';
 import type { Node } from '../../ir/node.ts';
-import { isBinary, isUnary } from '../../ir/op.ts';
+import { isBinary, isTernary, isUnary } from '../../ir/op.ts';
 import { scanParts } from '../../ir/ops/scan.ts';
 import { strides } from '../../ir/tensor.ts';
 import { plus, sameAffine, variable } from './affine.ts';
@@ -248,6 +248,7 @@ class BodyLowering {
     const src = (i: number, mm: IndexMap = m) => this.expr(n.srcs[i]!, mm, region, locals);
     if (isUnary(n.op)) return { op: n.op, a: src(0) };
     if (isBinary(n.op)) return { op: n.op, a: src(0), b: src(1) };
+    if (isTernary(n.op)) return { op: n.op, c: src(0), a: src(1), b: src(2) };
     switch (n.op) {
       case 'broadcast':
         return src(0, broadcastMap(m, n.srcs[0]!.shape, n.shape));

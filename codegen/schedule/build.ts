@@ -35,6 +35,9 @@ export function buildSchedule(program: TrainingProgram): Schedule {
   bufs.declare({ name: 'S', kind: 'state', dtype: 'f32', size: total(states) });
   for (const i of m.inputs) bufs.declare({ name: `in_${i.name}`, kind: 'input', dtype: i.kind === 'tokens' ? 'i32' : 'f32', size: T * B * prod(i.shape) });
   bufs.declare({ name: 'in_target', kind: 'target', dtype: m.target.kind === 'class' ? 'i32' : 'f32', size: (every ? T : 1) * targetPerStep });
+  // variable lengths: the host fills the step mask and the loss weight [T, B] from the batch
+  if (m.lengths) for (const name of ['len_mask', 'len_weight']) bufs.declare({ name, kind: 'input', dtype: 'f32', size: T * B });
+  const nXs = m.inputs.length + (m.lengths ? 1 : 0);
 
   /** Graph inputs in order: parameters, states, then each input from step `start` (and the target). */
   const bind = (inputs: readonly { id: number }[], start: 'start' | null) => {
@@ -45,14 +48,16 @@ export function buildSchedule(program: TrainingProgram): Schedule {
       const perStep = B * prod(inp.shape);
       env.set(inputs[params.length + states.length + i]!.id, { buf: `in_${inp.name}`, off: start ? variable(start, perStep) : constant(0) });
     });
+    if (m.lengths) env.set(inputs[params.length + states.length + m.inputs.length]!.id, { buf: 'len_mask', off: start ? variable(start, B) : constant(0) });
     return env;
   };
   const stateSlots = (prefix: string) => Object.fromEntries(states.map((s): [string, OutputRequest] => [`${prefix}${s.name}`, { kind: 'slot', view: at('S', s.offset) }]));
 
   const functions: ScheduleFunction[] = program.windows.map((win) => {
     const env = bind(win.graph.inputs, 'start');
-    const target = win.graph.inputs[params.length + states.length + m.inputs.length]!;
+    const target = win.graph.inputs[params.length + states.length + nXs]!;
     env.set(target.id, { buf: 'in_target', off: every ? variable('start', targetPerStep) : constant(0) });
+    if (m.lengths) env.set(win.graph.inputs[params.length + states.length + nXs + 1]!.id, { buf: 'len_weight', off: variable('start', B) });
     const requests: Record<string, OutputRequest> = { ...stateSlots('carry_') };
     if (win.hasLoss) {
       requests.loss_sum = { kind: 'any' };

@@ -47,6 +47,7 @@ function rebase(e: Expr, by: number, fromA: (x: Access) => Expr | undefined): Ex
     case 'onehot':
       return e;
     default:
+      if ('c' in e) return { op: e.op, c: rebase(e.c, by, fromA), a: rebase(e.a, by, fromA), b: rebase(e.b, by, fromA) };
       return 'b' in e ? { op: e.op, a: rebase(e.a, by, fromA), b: rebase(e.b, by, fromA) } : { op: e.op, a: rebase(e.a, by, fromA) };
   }
 }
@@ -125,7 +126,7 @@ export function canonical(k: Item): Item {
   const collect = (e: Expr): void => {
     if (e.op === 'load') vectors.push(e.access.strides);
     else if (e.op === 'onehot') vectors.push(e.index.strides, e.cls.strides);
-    else if ('a' in e) (collect(e.a), 'b' in e && collect(e.b));
+    else if ('a' in e) ('c' in e && collect(e.c), collect(e.a), 'b' in e && collect(e.b));
   };
   k.locals.forEach(collect);
   k.stores.forEach((s) => vectors.push(s.to.strides));
@@ -151,6 +152,7 @@ export function canonical(k: Item): Item {
       case 'local':
         return e;
       default:
+        if ('c' in e) return { op: e.op, c: expr(e.c), a: expr(e.a), b: expr(e.b) };
         return 'b' in e ? { op: e.op, a: expr(e.a), b: expr(e.b) } : { op: e.op, a: expr(e.a) };
     }
   };

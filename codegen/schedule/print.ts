@@ -4,6 +4,7 @@
  * offsets. Deterministic, so it diffs well.
  */
 import { assertNever } from '../../ir/error.ts';
+import type { Run } from '../../ir/program.ts';
 import { formatAffine } from './affine.ts';
 import { liveRanges } from './memory.ts';
 import type { Access, Expr, Item, MemoryPlan, Schedule, View } from './types.ts';
@@ -33,6 +34,7 @@ export function formatExpr(e: Expr): string {
       return `onehot(${fmtAccess(e.index)} == ${cls})`;
     }
     default:
+      if ('c' in e) return `${e.op}(${formatExpr(e.c)}, ${formatExpr(e.a)}, ${formatExpr(e.b)})`;
       return 'b' in e ? `${e.op}(${formatExpr(e.a)}, ${formatExpr(e.b)})` : `${e.op}(${formatExpr(e.a)})`;
   }
 }
@@ -92,8 +94,11 @@ export function printSchedule(s: Schedule, plan?: MemoryPlan): string {
     }
     out.push('');
   }
-  out.push(`sequence: ${s.sequence.map((w) => `${w.fn}(${w.start})`).join(', ')}`);
-  out.push(`inference: ${s.inferenceSequence.map((w) => `${w.fn}(${w.start})`).join(', ')}`);
+  // a run of calls as its formula: the printout does not grow with the number of windows
+  const calls = (r: Run) => (r.count === 1 ? `${r.fn}(${r.start})` : `${r.fn}(${r.start} + ${r.stride}·n for n < ${r.count})`);
+  out.push(`sequence: ${s.sequence.map(calls).join(', ')}`);
+  out.push(`inference: ${s.inferenceSequence.map(calls).join(', ')}`);
+  if (s.evaluationSequence.length > 0) out.push(`evaluation: ${s.evaluationSequence.map(calls).join(', ')}`);
   if (plan) out.push(`arena: ${plan.arenaSize} elements (${plan.separateSize} as separate buffers), offsets aligned to ${plan.align}`);
   return out.join('\n');
 }

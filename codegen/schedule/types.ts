@@ -6,7 +6,8 @@
  * a target turns items into code and decides nothing. docs/schedule.md describes it.
  */
 import type { DType } from '../../ir/node.ts';
-import type { BinaryOp, UnaryOp } from '../../ir/op.ts';
+import type { BinaryOp, TernaryOp, UnaryOp } from '../../ir/op.ts';
+import type { Run, WindowRun } from '../../ir/program.ts';
 
 /** c + Σ k·v over the function's integer variables: `start` (a window's first step), `t0`, `t1`… (loop steps). */
 export interface Affine {
@@ -60,7 +61,9 @@ export type Expr =
   /** 1 where the class id loaded by `index` equals the coordinate `cls` (an affine map of the iteration), else 0. */
   | { readonly op: 'onehot'; readonly index: Access; readonly cls: { readonly off: number; readonly strides: readonly number[] } }
   | { readonly op: UnaryOp; readonly a: Expr }
-  | { readonly op: BinaryOp; readonly a: Expr; readonly b: Expr };
+  | { readonly op: BinaryOp; readonly a: Expr; readonly b: Expr }
+  /** `a` where `c` > 0, else `b`. */
+  | { readonly op: TernaryOp; readonly c: Expr; readonly a: Expr; readonly b: Expr };
 
 /**
  * One loop nest over `shape` that computes `locals` in order and then performs `stores`, per
@@ -153,12 +156,12 @@ export interface Schedule {
   /** The parameters in P (and their gradients in G), the states in S. */
   readonly params: readonly Slot[];
   readonly states: readonly Slot[];
-  /** The window functions covering the sequence, in order: a call of `fn` from step `start`. */
-  readonly sequence: readonly { readonly fn: string; readonly start: number; readonly len: number; readonly positions: number }[];
-  /** The inference functions covering a sequence, in order (one, unless the trainer is truncated). */
-  readonly inferenceSequence: readonly { readonly fn: string; readonly start: number; readonly len: number }[];
-  /** The evaluation functions covering a sequence, in order (the inference chunks, with the loss). */
-  readonly evaluationSequence: readonly { readonly fn: string; readonly start: number; readonly len: number }[];
+  /** The window functions covering the sequence, in order, as runs: `count` calls of `fn` from steps start, start + stride, …. */
+  readonly sequence: readonly WindowRun[];
+  /** The inference functions covering a sequence, in order, as runs (one call, unless the trainer is truncated). */
+  readonly inferenceSequence: readonly Run[];
+  /** The evaluation functions covering a sequence, as runs (the inference chunks, with the loss). */
+  readonly evaluationSequence: readonly Run[];
   /** The diagnostics functions covering a sequence, as `sequence` (null when the trainer's windows overlap). */
-  readonly diagnosticsSequence: Schedule['sequence'] | null;
+  readonly diagnosticsSequence: readonly WindowRun[] | null;
 }

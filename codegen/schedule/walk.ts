@@ -6,7 +6,7 @@ import type { Access, Expr, Item, Kernel, View } from './types.ts';
 export function loadsIn(e: Expr, out: Access[] = []): Access[] {
   if (e.op === 'load') out.push(e.access);
   else if (e.op === 'onehot') out.push(e.index);
-  else if ('a' in e) (loadsIn(e.a, out), 'b' in e && loadsIn(e.b, out));
+  else if ('a' in e) ('c' in e && loadsIn(e.c, out), loadsIn(e.a, out), 'b' in e && loadsIn(e.b, out));
   return out;
 }
 

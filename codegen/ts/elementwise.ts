@@ -7,7 +7,7 @@
 import type { CodeBlockWriter } from 'ts-morph';
 import { formatAffine } from '../schedule/affine.ts';
 import type { ElementwiseKernel, Expr } from '../schedule/types.ts';
-import { binaryExpr, literal, unaryExpr } from './ops.ts';
+import { binaryExpr, literal, ternaryExpr, unaryExpr } from './ops.ts';
 
 /** Loop variables by rank, and the flat counter. */
 const names = (rank: number): string[] => (rank === 1 ? ['i'] : rank === 2 ? ['r', 'j'] : Array.from({ length: rank }, (_, k) => `i${k}`));
@@ -37,6 +37,7 @@ export function renderElementwise(w: CodeBlockWriter, k: ElementwiseKernel): voi
       case 'onehot':
         return `(${e.index.buf}[${index(e.index.off, e.index.strides)}] === ${index({ c: e.cls.off, terms: [] }, e.cls.strides)} ? 1 : 0)`;
       default:
+        if ('c' in e) return ternaryExpr[e.op](expr(e.c), expr(e.a), expr(e.b));
         return 'b' in e ? binaryExpr[e.op](expr(e.a), expr(e.b)) : unaryExpr[e.op](expr(e.a));
     }
   };

@@ -1,5 +1,5 @@
 /** The TypeScript backend's lowering table for elementwise ops: one line each, an expression. */
-import type { BinaryOp, UnaryOp } from '../../ir/op.ts';
+import type { BinaryOp, TernaryOp, UnaryOp } from '../../ir/op.ts';
 
 export const unaryExpr: Record<UnaryOp, (a: string) => string> = {
   neg: (a) => `-(${a})`,
@@ -18,6 +18,10 @@ export const binaryExpr: Record<BinaryOp, (a: string, b: string) => string> = {
   mul: (a, b) => `(${a}) * (${b})`,
   div: (a, b) => `(${a}) / (${b})`,
   sqerr: (a, b) => `((${a}) - (${b})) ** 2`,
+};
+
+export const ternaryExpr: Record<TernaryOp, (c: string, a: string, b: string) => string> = {
+  where: (c, a, b) => `(${c} > 0 ? ${a} : ${b})`,
 };
 
 /** A number as a TypeScript expression (negative ones parenthesised, non-finite ones named). */

@@ -168,6 +168,24 @@ export function buildVocab(sentences: Sentence[], maxWords: number, minCount = 2
   };
 }
 
+/**
+ * Every class `unknownClass` can give, in a fixed order: the shape classes of a word, whose ids
+ * a tagger reads beside the word's own (a suffix or a capital says much about an unseen word, and
+ * something about a known one). Fixed, so the ids never depend on the data loaded.
+ */
+export const SHAPE_CLASSES: readonly string[] = [
+  '<unk:punct>', '<unk:number>', '<unk:digits>',
+  ...['Cap', 'low'].flatMap((cap) => ['', '-hyphen'].flatMap((hy) => ['', ...SUFFIXES.map((x) => `-${x}`)].map((suf) => `<unk:${cap}${hy}${suf}>`))),
+];
+const shapeIds = new Map(SHAPE_CLASSES.map((c, i) => [c, i]));
+
+/** The id of a token's shape class in SHAPE_CLASSES. */
+export function shapeClassId(tok: Pick<Token, 'word' | 'capital'>): number {
+  const id = shapeIds.get(unknownClass(tok));
+  if (id === undefined) throw new Error(`brown: shape class ${unknownClass(tok)} is not in SHAPE_CLASSES`);
+  return id;
+}
+
 /** A token's id: its word's, else its unknown-word class's, else `<unk>`'s (0). */
 export function tokenId(tok: Pick<Token, 'word' | 'capital'>, vocab: Vocab): number {
   return vocab.wordToId.get(tok.word) ?? vocab.wordToId.get(unknownClass(tok)) ?? 0;
@@ -228,6 +246,17 @@ export function accuracy(pred: ArrayLike<number>, gold: ArrayLike<number>): numb
  * same unknown-word classes the tagger's vocabulary uses). Returns token accuracy on `test`.
  */
 export function mostFrequentTagBaseline(train: Sentence[], test: Sentence[], classify?: (tok: Token) => string): number {
+  const guess = mostFrequentTagger(train, classify);
+  let ok = 0, n = 0;
+  for (const s of test) for (const tok of s) {
+    n++;
+    if (guess(tok) === tok.tag) ok++;
+  }
+  return n === 0 ? NaN : ok / n;
+}
+
+/** The baseline as a function: a token's most frequent training tag (see mostFrequentTagBaseline). */
+export function mostFrequentTagger(train: Sentence[], classify?: (tok: Token) => string): (tok: Token) => UTag {
   const perWord = new Map<string, Map<UTag, number>>();
   const global = new Map<UTag, number>();
   const bump = <K>(m: Map<K, Map<UTag, number>>, k: K, tag: UTag) => {
@@ -245,13 +274,7 @@ export function mostFrequentTagBaseline(train: Sentence[], test: Sentence[], cla
   if (classify) for (const s of train) for (const tok of s) if (sum(perWord.get(tok.word)!) === 1) bump(perClass, classify(tok), tok.tag);
   const best = new Map([...perWord].map(([w, m]) => [w, argmax(m)]));
   const classBest = new Map([...perClass].map(([k, m]) => [k, argmax(m)]));
-  let ok = 0, n = 0;
-  for (const s of test) for (const tok of s) {
-    n++;
-    const guess = best.get(tok.word) ?? (classify ? classBest.get(classify(tok)) : undefined) ?? fallback;
-    if (guess === tok.tag) ok++;
-  }
-  return n === 0 ? NaN : ok / n;
+  return (tok) => best.get(tok.word) ?? (classify ? classBest.get(classify(tok)) : undefined) ?? fallback;
 }
 
 const sum = (m: Map<unknown, number>): number => [...m.values()].reduce((a, b) => a + b, 0);

@@ -83,3 +83,36 @@ export const binaryDefs = Object.fromEntries(Object.keys(binaryRules).map((op) =
 /** Element functions, shared with backends that want the exact reference formula. */
 export const unaryFns = Object.fromEntries(Object.entries(unaryRules).map(([k, r]) => [k, r.f])) as Record<UnaryOp, (x: number) => number>;
 export const binaryFns = Object.fromEntries(Object.entries(binaryRules).map(([k, r]) => [k, r.f])) as Record<BinaryOp, (a: number, b: number) => number>;
+
+/**
+ * where(cond, a, b) = cond > 0 ? a : b, elementwise on one shape. The selected operand gets the
+ * cotangent where it was chosen and a zero where it was not; the mask gets none (piecewise
+ * constant). It is how a padded position holds its state: where(mask, next, old).
+ */
+export const whereDef: OpDef = {
+  arity: 3,
+  fusion: 'elementwise',
+  kinked: true,
+  infer([c, x, y]) {
+    if (!b.sameShape(c!.shape, x!.shape) || !b.sameShape(x!.shape, y!.shape)) {
+      throw new ShapeError(`shapes ${fmtShape(c!.shape)}, ${fmtShape(x!.shape)} and ${fmtShape(y!.shape)} do not match`);
+    }
+    if (c!.dtype !== x!.dtype || x!.dtype !== y!.dtype) throw new ShapeError(`dtypes ${c!.dtype}, ${x!.dtype} and ${y!.dtype} differ`);
+    if (x!.dtype === 'i32') throw new ShapeError(`operands are integer tensors ${fmtShape(x!.shape)}`);
+    return { dtype: x!.dtype, shape: x!.shape };
+  },
+  evaluate([c, x, y]) {
+    const out = tensor(x!.dtype, x!.shape);
+    for (let i = 0; i < out.data.length; i++) out.data[i] = whereFn(c!.data[i]!, x!.data[i]!, y!.data[i]!);
+    return out;
+  },
+  vjp(node, cot) {
+    const g = single(cot), c = node.srcs[0]!, zero = b.zerosLike(g);
+    return [null, b.where(c, g, zero), b.where(c, zero, g)];
+  },
+};
+
+/** The element function of where, shared with backends that want the exact reference formula. */
+export function whereFn(c: number, x: number, y: number): number {
+  return c > 0 ? x : y;
+}

@@ -1,6 +1,6 @@
 import { setTypeRules } from '../node.ts';
 import type { Op } from '../op.ts';
-import { binaryDefs, unaryDefs } from './elementwise.ts';
+import { binaryDefs, unaryDefs, whereDef } from './elementwise.ts';
 import { gatherDef, onehotDef, scatterAddDef } from './indexing.ts';
 import { argDef, constDef } from './leaf.ts';
 import { matmulDef } from './linalg.ts';
@@ -13,6 +13,7 @@ import type { OpDef } from './types.ts';
 export const opDefs: Record<Op, OpDef> = {
   ...unaryDefs,
   ...binaryDefs,
+  where: whereDef,
   arg: argDef,
   const: constDef,
   matmul: matmulDef,

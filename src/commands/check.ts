@@ -28,15 +28,29 @@ counted and named, and left out of the comparison.
 ${cellOptionsHelp.replace('%BATCH%', '2').replace('%SEQ%', '4')}
       --atol E          absolute tolerance (default ${DEFAULT_TOLERANCE.atol.toExponential()})
       --rtol E          relative tolerance (default ${DEFAULT_TOLERANCE.rtol.toExponential()})
-      --seed N          seed of the random weights, inputs and coordinates checked (default 1)`,
+      --seed N          seed of the random weights, inputs and coordinates checked (default 1)
+      --target webgpu   instead: run the compiled WGSL trainer (Dawn, the npm package 'webgpu';
+                        SwiftShader when there is no GPU) against the TS target in float32 and
+                        print the largest differences (loss, gradients, state, parameters after
+                        three steps, logits); exits 1 past 1e-4 of the scale`,
   // --tol (one relative tolerance, floored at 1e-4) is gone; it is still parsed, to say so
-  options: { ...cellOptions, atol: { type: 'string' }, rtol: { type: 'string' }, seed: { type: 'string' }, tol: { type: 'string' } },
+  options: { ...cellOptions, atol: { type: 'string' }, rtol: { type: 'string' }, seed: { type: 'string' }, tol: { type: 'string' }, target: { type: 'string' } },
   async run(values, positionals) {
     if (values.tol !== undefined) throw new RnncError(`--tol: replaced by --atol and --rtol (a value fails when above both); see 'rnnc check --help'`);
+    const target = (values.target as string | undefined) ?? 'ts';
+    if (target !== 'ts' && target !== 'webgpu') throw new RnncError(`--target: '${target}' must be ts or webgpu`);
+    if (target === 'webgpu' && (values.atol !== undefined || values.rtol !== undefined)) throw new RnncError('--atol and --rtol judge the float64 gradient check; --target webgpu compares float32 targets at a fixed 1e-4 of the scale');
     const job = await loadJob(values, positionals, { batch: 2, seq: 4 });
     const tolerance = { atol: positiveNumber('atol', values.atol, DEFAULT_TOLERANCE.atol), rtol: positiveNumber('rtol', values.rtol, DEFAULT_TOLERANCE.rtol) };
     // as compile's --seed: a typo must not silently become another seed (Number('abc') is NaN)
     const seed = positiveInt('seed', values.seed, 1);
+    if (target === 'webgpu') {
+      const { checkWebGpu, formatWebGpuCheck } = await import('../check-webgpu.ts');
+      const r = await checkWebGpu(job.cell, job.seq, job.truncation, seed);
+      console.log(`${job.cell.def.name}: batch ${job.cell.batch}, seq ${job.seq}, truncate ${job.truncation.k1}:${job.truncation.k2}, seed ${seed}`);
+      for (const line of formatWebGpuCheck(r)) console.log(line);
+      return r.ok ? 0 : 1;
+    }
     const { checkCell, formatReport } = await import('../check.ts'); // loaded on use (ts-morph)
     const r = await checkCell(job.cell, job.seq, job.truncation, { seed, tolerance });
     console.log(`${job.cell.def.name}: batch ${job.cell.batch}, seq ${job.seq}, truncate ${job.truncation.k1}:${job.truncation.k2}, seed ${seed}`);

@@ -23,6 +23,7 @@ export const cellOptions: Options = {
   embed: { type: 'string', multiple: true },
   'loss-on': { type: 'string' },
   loss: { type: 'string' },
+  lengths: { type: 'boolean' },
 };
 
 export const cellOptionsHelp = `  -s, --size NAME=N     bind a size declared by the cell (repeatable), e.g. --size H=128
@@ -32,7 +33,10 @@ export const cellOptionsHelp = `  -s, --size NAME=N     bind a size declared by 
       --embed NAME=V    feed the dense input NAME from token ids through an 'embedding' [V, X] table
                         (repeatable, one input each)
       --loss KIND       'ce' (softmax cross-entropy against class ids) or 'mse' (default from the cell)
-      --loss-on WHERE   'every' step (default from the cell) or the 'last' step only`;
+      --loss-on WHERE   'every' step (default from the cell) or the 'last' step only
+      --lengths         variable lengths: a batch may carry lengths [B] and targets of -100 (ignored);
+                        a sequence's state is held past its end, and the loss is the mean over the
+                        counted positions (PyTorch's pack_padded_sequence + ignore_index)`;
 
 export function positiveInt(name: string, raw: unknown, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -58,7 +62,8 @@ export function parseBindings(flag: string, raw: unknown, positive = true): Reco
     if (!m || m[1] === '__proto__') throw new RnncError(`--${flag}: '${item}' must look like NAME=N${m ? ", and NAME cannot be '__proto__'" : ''}`);
     const n = Number(m[2]);
     if (m[2]!.trim() === '' || !Number.isFinite(n)) throw new RnncError(`--${flag}: '${item}' is not a number`);
-    if (positive && (!Number.isInteger(n) || n <= 0)) throw new RnncError(`--${flag}: ${m[1]} must be a positive integer, got ${m[2]}`);
+    // (a safe integer: 2^53 + 1 would silently be read as 2^53)
+    if (positive && (!Number.isSafeInteger(n) || n <= 0)) throw new RnncError(`--${flag}: ${m[1]} must be a positive integer below 2^53, got ${m[2]}`);
     // the flag repeats to bind several names; the same name twice is a contradiction, not an override
     if (Object.hasOwn(out, m[1]!)) throw new RnncError(`--${flag}: ${m[1]} given twice (${m[1]}=${out[m[1]!]}, then ${item}): give it once`);
     out[m[1]!] = n;
@@ -86,14 +91,14 @@ export async function loadJob(values: Values, positionals: string[], defaults: {
   const batch = positiveInt('batch', values.batch, defaults.batch);
   const seq = positiveInt('seq', values.seq, defaults.seq);
   const truncation = truncationOf(values, seq);
-  const cell = traceCell(await loadCell(file), { loss, sizes, batch, lossOn, embed });
+  const cell = traceCell(await loadCell(file), { loss, sizes, batch, lossOn, embed, ...(values.lengths ? { lengths: true } : {}) });
   return { file, cell, seq, truncation };
 }
 
 /**
  * --truncate against the sequence: a window longer than it is refused, naming both, where
  * parseTruncation would clamp it (a typo in either flag must not quietly become full BPTT).
- * Checked here, before parseTruncation: the library's callers keep its clamping.
+ * Checked here, before parseTruncation, to name the flags (the library's compile() refuses it too; parseTruncation itself clamps).
  */
 export function truncationOf(values: Values, seq: number): Truncation {
   const raw = values.truncate as string | undefined;

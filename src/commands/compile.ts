@@ -17,6 +17,8 @@ export const optimizerOptions = {
   float: { type: 'string' },
   seed: { type: 'string' },
   opt: { type: 'string', short: 'O' },
+  target: { type: 'string' },
+  'gpu-loops': { type: 'string' },
 } as const;
 
 function positiveNumber(flag: string, raw: unknown): number | undefined {
@@ -55,9 +57,30 @@ export const optimizerHelp = `      --optimizer NAME  sgd (default), momentum, a
       --weight-decay L  decoupled weight decay for 'adamw' (default 0.01)
       --clip NORM       clip gradients to this global L2 norm before each update
       --float TYPE      f32 (default) or f64 arrays in the generated code
+      --target NAME     ts (default): TypeScript loops; webgpu: WGSL shaders and an async host
+                        on a GPUDevice you pass in (f32; docs/webgpu.md)
+      --gpu-loops HOW   webgpu: persistent (default: each loop over steps that allows it
+                        is one dispatch) or per-step (a dispatch per kernel per step)
       --seed N          default seed of the parameter init (default 1)
   -O, --opt LEVEL       1 (default): every pass of the pipeline ('rnnc ir --help' lists them);
                         0: differentiate only, the code follows the traced graph (a baseline)`;
+
+/** --target, checked against --float (WebGPU has no float64). */
+export function targetFrom(values: Values, float: 'f32' | 'f64'): 'ts' | 'webgpu' {
+  const target = (values.target as string | undefined) ?? 'ts';
+  if (target !== 'ts' && target !== 'webgpu') throw new RnncError(`--target: '${target}' must be ts or webgpu`);
+  if (target === 'webgpu' && float === 'f64') throw new RnncError('--target webgpu: WebGPU computes in float32; leave out --float f64');
+  return target;
+}
+
+/** --gpu-loops, which only the WebGPU target reads. */
+export function gpuLoopsFrom(values: Values): 'persistent' | 'per-step' | undefined {
+  const loops = values['gpu-loops'] as string | undefined;
+  if (loops === undefined) return undefined;
+  if (values.target !== 'webgpu') throw new RnncError(`--gpu-loops: only --target webgpu uses it`);
+  if (loops !== 'persistent' && loops !== 'per-step') throw new RnncError(`--gpu-loops: '${loops}' must be persistent or per-step`);
+  return loops;
+}
 
 /** What each output extension writes: the module's format and, for JavaScript, where its declarations go. */
 const OUTPUTS: Record<string, { format: 'ts' | 'js'; dts?: string }> = {
@@ -100,7 +123,7 @@ ${optimizerHelp}
     const loss = values.loss as string | undefined;
     if (loss !== undefined && loss !== 'ce' && loss !== 'mse') throw new RnncError(`--loss: '${loss}' must be 'ce' or 'mse'`);
     const seq = positiveInt('seq', values.seq, 32);
-    truncationOf(values, seq); // refuses a window longer than the sequence, which compile() would clamp
+    truncationOf(values, seq); // refuses a window longer than the sequence in the flags' words (compile() refuses it too)
     // the flags' text checked above, naming each flag; the library checks the values again for its own callers
     const { compile } = await import('../compile-module.ts');
     const m = await compile(positionals[0]!, {
@@ -111,6 +134,7 @@ ${optimizerHelp}
       embed: parseBindings('embed', values.embed),
       loss,
       lossOn,
+      ...(values.lengths ? { lengths: true } : {}),
       optimizer: optimizer.kind,
       lr: optimizer.lr,
       momentum: optimizer.momentum,
@@ -118,6 +142,8 @@ ${optimizerHelp}
       ...rest,
       diagnose: values.diagnose === true,
       format,
+      target: targetFrom(values, rest.float),
+      gpuLoops: gpuLoopsFrom(values),
     });
     writeAtomicAll(dtsFile === undefined || m.dts === undefined ? [{ file: out, data: m.code }] : [{ file: out, data: m.code }, { file: dtsFile, data: m.dts }]);
     const advice = moduleTypeAdvice(out);

@@ -3,6 +3,7 @@ import * as b from '../../ir/build.ts';
 import { fmtShape, RnncError, type Site } from '../../ir/error.ts';
 import type { Node } from '../../ir/node.ts';
 import { init as initHelpers, type Init } from './init.ts';
+import type { LayerSpec } from './layers.ts';
 import { callerSite } from './site.ts';
 import { describe, isPlainObject, Tensor } from './tensor.ts';
 
@@ -43,6 +44,8 @@ export interface CellDef {
   readonly step: (sizes: Readonly<Record<string, number>>, ctx: StepContext) => StepResult;
   readonly options: CellOptions;
   readonly site: Site | undefined;
+  /** A composition of cells (src/dsl/layers.ts: stack, bidirectional): its layers, bottom first. */
+  readonly layers?: readonly LayerSpec[];
 }
 
 export function cell<S extends SizeDecl>(name: string, sizes: S, step: (sizes: Sizes<S>, ctx: StepContext) => StepResult, options: CellOptions = {}): CellDef {
@@ -212,7 +215,7 @@ export function stepContext(
       if (vocab !== undefined) {
         // compile-time option: feed this input from token ids through an embedding table, as
         // nn.Embedding in front of nn.RNN/LSTM/GRU does
-        if (s.length !== 1) throw new RnncError(`input '${name}' ${fmtShape(s)}: only a vector input can be embedded`, site);
+        if (s.length !== 1) throw new RnncError(`--embed ${name}=${vocab}: input '${name}' is ${fmtShape(s)}; only a vector input can be embedded`, site);
         const table = ctx.param('embedding', [vocab, s[0]!], { kind: 'normal', std: 1 });
         return table.lookup(ctx.tokens(name, vocab));
       }

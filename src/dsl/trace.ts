@@ -1,11 +1,12 @@
 /** Run a cell's builder once with bound sizes and turn what it returns into IR graphs. */
 import * as b from '../../ir/build.ts';
 import { fmtShape, RnncError, type Site } from '../../ir/error.ts';
-import { inlineGraph, makeGraph, type Graph } from '../../ir/graph.ts';
+import { inlineGraph, makeGraph, topoSort, type Graph } from '../../ir/graph.ts';
 import type { Node } from '../../ir/node.ts';
 import { gradients } from '../../ir/passes/differentiate.ts';
 import { verifyGraph } from '../../ir/verify.ts';
-import { bindSizes, Names, sizeProxy, stepContext, type CellDef, type InputInfo, type ParamInfo, type StateInfo } from './cell.ts';
+import { bindSizes, Names, sizeProxy, stepContext, type CellDef, type InputInfo, type ParamInfo, type StateInfo, type StepContext } from './cell.ts';
+import { layerContext, layerResult, layerSizes, layerSuffix } from './layers.ts';
 import { callerSite, thrownSite } from './site.ts';
 import { describe, isPlainObject, Tensor } from './tensor.ts';
 
@@ -29,6 +30,34 @@ export interface TracedCell {
   readonly head: Graph;
   /** Elements per position that the mean loss divides by (B for cross-entropy, B·Y for MSE). */
   readonly lossElements: number;
+  /**
+   * Compiled for variable lengths (docs/lengths.md): the step's 0/1 mask [B] (1 while a sequence
+   * has not ended; the step's state update is held where it is 0) and the loss weight [B] of a
+   * position (0 past the end or at an ignored target). Absent: every position of every sequence counts.
+   */
+  readonly lengths?: { readonly mask: Node; readonly weight: Node };
+  /**
+   * A model with a bidirectional layer (src/dsl/layers.ts): one Scan per layer and direction. Each
+   * direction's step reads its parameters, its states and its step inputs (layer 0: the model's
+   * inputs; above: the layer below's output, both directions concatenated, `__below_l<k>`).
+   * `params`, `states` and `inputs` above are all of them; `step` is the first direction's.
+   */
+  readonly layers?: readonly TracedLayer[];
+  /** Layered models: the readout and loss over `rows` positions at once ([rows, width] -> logits, loss_sum). */
+  readonly headFor?: (rows: number) => Graph;
+}
+
+export interface TracedDirection {
+  readonly reverse: boolean;
+  readonly params: readonly Node[];
+  readonly states: readonly StateInfo[];
+  readonly xs: readonly Node[];
+  /** (params, states, xs) -> (next value of each state by name, output). */
+  readonly step: Graph;
+}
+
+export interface TracedLayer {
+  readonly directions: readonly TracedDirection[];
 }
 
 export interface TraceOptions {
@@ -39,6 +68,8 @@ export interface TraceOptions {
   readonly loss?: 'ce' | 'mse';
   /** Dense vector inputs to feed from token ids through an `embedding` [V, X] table: name -> V. */
   readonly embed?: Readonly<Record<string, number>>;
+  /** Variable lengths: batches may carry `lengths` [B] and targets ignored with -100. */
+  readonly lengths?: boolean;
 }
 
 export function traceCell(def: CellDef, opts: TraceOptions = {}): TracedCell {
@@ -48,25 +79,118 @@ export function traceCell(def: CellDef, opts: TraceOptions = {}): TracedCell {
   const names = new Names();
   const rec = { params: [] as ParamInfo[], states: [] as StateInfo[], inputs: [] as InputInfo[] };
   const ctx = stepContext(batch, names, rec, opts.embed);
-  for (const name of Object.keys(opts.embed ?? {})) {
-    if (!/^[A-Za-z_]\w*$/.test(name)) throw new RnncError(`--embed: bad input name '${name}'`, def.site);
+  // each embedding named as it is asked for (`--embed x=5`, or `embed: { x: 5 }` in compile())
+  const embedded = (name: string) => `--embed ${name}=${String(opts.embed![name])}`;
+  for (const [name, vocab] of Object.entries(opts.embed ?? {})) {
+    if (!/^[A-Za-z_]\w*$/.test(name)) throw new RnncError(`${embedded(name)}: '${name}' is not an input name`, def.site);
+    if (typeof vocab !== 'number' || !Number.isSafeInteger(vocab) || vocab <= 0) throw new RnncError(`${embedded(name)}: the vocabulary size must be a positive integer below 2^53`, def.site);
   }
+  if (def.layers?.some((l) => l.bidirectional)) return traceLayered(def, opts, sizes, batch, names, rec, ctx);
   const result: unknown = cellCode(def, 'step', () => readResult(def.step(sizeProxy(def, sizes), ctx)));
   const { outs: stepOuts, output } = checkStepResult(def, result, rec.states);
   for (const name of Object.keys(opts.embed ?? {})) {
-    if (!rec.inputs.some((i) => i.name === name && i.kind === 'tokens')) throw new RnncError(`cannot embed '${name}': the cell has no dense input of that name`, def.site);
+    if (!rec.inputs.some((i) => i.name === name && i.kind === 'tokens')) {
+      const vectors = rec.inputs.filter((i) => (i.kind === 'dense' && i.shape.length === 1) || Object.hasOwn(opts.embed!, i.name)).map((i) => `'${i.name}'`);
+      throw new RnncError(`${embedded(name)}: the cell has no dense input '${name}' (${vectors.length ? `it has ${vectors.join(', ')}` : 'it has no vector input to embed'})`, def.site);
+    }
   }
   if (rec.states.length === 0) throw new RnncError(`cell '${def.name}' declares no state: a recurrent cell needs one`, def.site);
   const step = makeGraph([...rec.params.map((p) => p.node), ...rec.states.map((s) => s.node), ...rec.inputs.map((i) => i.node)], stepOuts);
   verifyGraph(step, `cell '${def.name}' step`);
 
-  const head = traceHead(def, sizes, batch, names, output, rec.params, opts.loss ?? def.options.loss ?? 'ce');
+  const lossOn = opts.lossOn ?? def.options.lossOn ?? 'every';
+  const lengths = lengthsArgs(def, opts, lossOn, batch);
+  const head = traceHead(def, sizes, batch, names, output, rec.params, opts.loss ?? def.options.loss ?? 'ce', lengths?.weight);
   const traced: TracedCell = {
     def, sizes, batch, params: rec.params, states: rec.states, inputs: rec.inputs,
-    target: head.target, loss: opts.loss ?? def.options.loss ?? 'ce', lossOn: opts.lossOn ?? def.options.lossOn ?? 'every',
-    step, head: head.graph, lossElements: head.elements,
+    target: head.target, loss: opts.loss ?? def.options.loss ?? 'ce', lossOn,
+    step, head: head.graph, lossElements: head.elements, ...(lengths ? { lengths } : {}),
   };
   checkParamsReachLoss(traced);
+  return traced;
+}
+
+/** The mask and the loss weight, rnnc's own values named as such (a cell's own 'mask' is its own). */
+function lengthsArgs(def: CellDef, opts: TraceOptions, lossOn: 'every' | 'last', batch: number) {
+  if (!opts.lengths) return undefined;
+  if (lossOn !== 'every') throw new RnncError(`cell '${def.name}': variable lengths need a loss on every step (a last-step loss would read the padded last step, not each sequence's own)`, def.site);
+  return { mask: b.arg('__mask', 'f32', [batch], 'input'), weight: b.arg('__weight', 'f32', [batch], 'input') };
+}
+
+/** The arg nodes of `role` that values read. */
+function argsRead(outs: Record<string, Node>, role: string): Node[] {
+  return topoSort(Object.values(outs)).filter((n) => n.op === 'arg' && n.attr<string>('role') === role);
+}
+
+/**
+ * A model with a bidirectional layer: each layer and direction traced as a step of its own (the
+ * reverse direction a second copy of the cell, its names suffixed _reverse, reading the same
+ * inputs), the readout over the top layer's directions concatenated.
+ */
+function traceLayered(def: CellDef, opts: TraceOptions, sizes: Record<string, number>, batch: number, names: Names, rec: { params: ParamInfo[]; states: StateInfo[]; inputs: InputInfo[] }, ctx: StepContext): TracedCell {
+  const lossOn = opts.lossOn ?? def.options.lossOn ?? 'every';
+  if (lossOn !== 'every') throw new RnncError(`${def.name}: a model with a bidirectional layer needs a loss on every step (a last-step loss over both directions is not built)`, def.site);
+  const seen = new Map<string, { shape: readonly number[]; tensor: Tensor }>();
+  const layers: TracedLayer[] = [];
+  let below: Tensor | undefined;
+  def.layers!.forEach((layer, l) => {
+    const directions: TracedDirection[] = [];
+    const widths: number[] = [];
+    for (const reverse of layer.bidirectional ? [false, true] : [false]) {
+      const s0 = rec.states.length;
+      const suffix = layerSuffix(l, reverse);
+      // the model's inputs are read once: the reverse direction gets what the forward one got
+      const lctx = layerContext(ctx, def.name, l, suffix, below, (name, shape, make) => {
+        const hit = seen.get(name);
+        if (hit) {
+          if (!b.sameShape(hit.shape, shape)) throw new RnncError(`${def.name}: input '${name}' is read as ${fmtShape(shape)} and as ${fmtShape(hit.shape)}`, callerSite());
+          return hit.tensor;
+        }
+        if (reverse) throw new RnncError(`${def.name}: the reverse direction of layer ${l} reads input '${name}', which the forward one does not`, callerSite());
+        const tensor = make();
+        seen.set(name, { shape, tensor });
+        return tensor;
+      });
+      const raw = cellCode(layer.cell, 'step', () => readResult(layer.cell.step(layerSizes(sizeProxy(layer.cell, sizes), below), lctx)));
+      const r = layerResult(def.name, l, raw);
+      const renamed = { next: Object.fromEntries(Object.entries(r.next).map(([k, v]) => [`${k}${suffix}`, v])), output: r.output };
+      const states = rec.states.slice(s0);
+      if (states.length === 0) throw new RnncError(`cell '${layer.cell.name}' declares no state: a recurrent cell needs one`, layer.cell.site);
+      const { outs, output } = checkStepResult(layer.cell, renamed, states);
+      if (output.shape.length !== 1) throw new RnncError(`${def.name}: layer ${l}'s output must be a vector to be concatenated across directions, got ${fmtShape(output.shape)}`, output.site);
+      widths.push(output.shape[0]!);
+      const params = rec.params.map((p) => p.node).filter((p) => argsRead(outs, 'param').includes(p));
+      const xs = argsRead(outs, 'input');
+      const step = makeGraph([...params, ...states.map((s) => s.node), ...xs], outs);
+      verifyGraph(step, `${def.name} layer ${l}${reverse ? ' reverse' : ''} step`);
+      directions.push({ reverse, params, states, xs, step });
+    }
+    layers.push({ directions });
+    const width = widths.reduce((a, w) => a + w, 0);
+    below = new Tensor(b.arg(`__below_l${l + 1}`, 'f32', [batch, width], 'input'), true, def.site);
+  });
+  for (const name of Object.keys(opts.embed ?? {})) {
+    if (!rec.inputs.some((i) => i.name === name && i.kind === 'tokens')) throw new RnncError(`cannot embed '${name}': the cell has no dense input of that name`, def.site);
+  }
+  const lengths = lengthsArgs(def, opts, lossOn, batch);
+  const loss = opts.loss ?? def.options.loss ?? 'ce';
+  const top = below!;
+  const head = traceHead(def, sizes, batch, names, top, rec.params, loss, lengths?.weight);
+  const headFor = (rows: number): Graph => {
+    const out = new Tensor(b.arg('__top', 'f32', [rows, top.shape[0]!], 'input'), true, def.site);
+    const weight = lengths ? b.arg('__weight', 'f32', [rows], 'input') : undefined;
+    return traceHead(def, sizes, rows, new Names(), out, [], loss, weight).graph;
+  };
+  const first = layers[0]!.directions[0]!;
+  const traced: TracedCell = {
+    def, sizes, batch, params: rec.params, states: rec.states, inputs: rec.inputs,
+    target: head.target, loss, lossOn, step: first.step, head: head.graph, lossElements: head.elements,
+    ...(lengths ? { lengths } : {}), layers, headFor,
+  };
+  for (const p of rec.params) {
+    const reaches = p.node === head.graph.inputs.find((n) => n === p.node) || layers.some((L) => L.directions.some((d) => d.params.includes(p.node)));
+    if (!reaches) throw new RnncError(`parameter '${p.name}' ${fmtShape(p.shape)} does not reach the loss`, p.site ?? callerSite());
+  }
   return traced;
 }
 
@@ -146,7 +270,7 @@ function cellCode<T>(def: CellDef, what: string, fn: () => T): T {
   }
 }
 
-function traceHead(def: CellDef, sizes: Record<string, number>, batch: number, names: Names, output: Tensor, params: ParamInfo[], lossKind: 'ce' | 'mse') {
+function traceHead(def: CellDef, sizes: Record<string, number>, batch: number, names: Names, output: Tensor, params: ParamInfo[], lossKind: 'ce' | 'mse', weight?: Node) {
   const site: Site | undefined = def.site;
   const first = params.length;
   const rec = { params, states: [] as StateInfo[], inputs: [] as InputInfo[] };
@@ -175,25 +299,50 @@ function traceHead(def: CellDef, sizes: Record<string, number>, batch: number, n
   // softmax over one class is 1 whatever the logits: its loss and every gradient are exactly 0
   if (loss === 'ce' && Y < 2) throw new RnncError(`cell '${def.name}': cross-entropy needs at least 2 classes, the readout has ${Y}${readout === 'linear' ? ` (Y=${Y})` : ''}: for regression use --loss mse (loss: 'mse')`, site);
   const target = loss === 'ce' ? b.arg('target', 'i32', [batch], 'target') : b.arg('target', 'f32', [batch, Y], 'target');
-  const perElement = loss === 'ce' ? b.softmaxCE(logits.node, target) : b.sqerr(logits.node, target);
-  const graph = makeGraph([...params.slice(first).map((p) => p.node), out, target], { logits: logits.node, loss_sum: b.sumAll(perElement), loss_rows: loss === 'ce' ? perElement : b.sum(perElement, [1]) });
+  const unweighted = loss === 'ce' ? b.softmaxCE(logits.node, target) : b.sqerr(logits.node, target);
+  // with variable lengths each position's loss is weighted 0 (not counted) or 1
+  const perElement = weight ? b.mul(unweighted, b.broadcast(b.reshape(weight, [batch, ...unweighted.shape.slice(1).map(() => 1)]), unweighted.shape)) : unweighted;
+  const graph = makeGraph([...params.slice(first).map((p) => p.node), out, target, ...(weight ? [weight] : [])], { logits: logits.node, loss_sum: b.sumAll(perElement), loss_rows: loss === 'ce' ? perElement : b.sum(perElement, [1]) });
   verifyGraph(graph, `cell '${def.name}' readout`);
   const info: TargetInfo = loss === 'ce' ? { kind: 'class', classes: Y, shape: [] } : { kind: 'dense', shape: [Y] };
   return { graph, target: info, elements: loss === 'ce' ? batch : batch * Y };
 }
 
+/**
+ * The next value of each state, by name. With variable lengths a sequence that has ended holds its
+ * state: where(mask, next, old), so the state past its end is the state at its end.
+ */
+export function nextStates(c: TracedCell): Record<string, Node> {
+  const outs: Record<string, Node> = {};
+  for (const s of c.states) {
+    const next = c.step.outputs[s.name]!;
+    if (!c.lengths) outs[s.name] = next;
+    else {
+      const m = c.lengths.mask;
+      outs[s.name] = b.where(b.broadcast(b.reshape(m, [c.batch, ...s.shape.map(() => 1)]), next.shape), next, s.node);
+    }
+  }
+  return outs;
+}
+
+/** The graph inputs after the steps' own inputs: the mask (variable lengths only). */
+export const maskArgs = (c: TracedCell): Node[] => (c.lengths ? [c.lengths.mask] : []);
+/** The graph inputs of a loss: the target, and the loss weight (variable lengths only). */
+export const targetArgs = (c: TracedCell, target: Node): Node[] => [target, ...(c.lengths ? [c.lengths.weight] : [])];
+
 /** One step with its readout and mean loss: the graph `rnnc ir` prints and the step gradcheck uses. */
 export function stepLossGraph(c: TracedCell): Graph {
+  if (c.layers) throw new RnncError(`${c.def.name}: a model with a bidirectional layer has no single step (its backward direction runs from the end): look at the sequence (rnnc ir --seq N, rnnc dot --view unrolled)`, c.def.site);
   const target = c.head.inputs.find((n) => n.attr<string>('role') === 'target')!;
   const head = inlineGraph(c.head, { output: c.step.outputs.output! });
   const loss = b.scale(head.loss_sum!, 1 / c.lossElements);
-  const outs: Record<string, Node> = {};
-  for (const s of c.states) outs[s.name] = c.step.outputs[s.name]!;
+  const outs: Record<string, Node> = nextStates(c);
   outs.loss = loss;
-  return makeGraph([...c.params.map((p) => p.node), ...c.states.map((s) => s.node), ...c.inputs.map((i) => i.node), target], outs);
+  return makeGraph([...c.params.map((p) => p.node), ...c.states.map((s) => s.node), ...c.inputs.map((i) => i.node), ...maskArgs(c), ...targetArgs(c, target)], outs);
 }
 
 function checkParamsReachLoss(c: TracedCell): void {
+  if (c.layers) return; // checked per direction where the layers are traced
   const g = stepLossGraph(c);
   // through time a parameter can reach the loss via the state too: seed the next states as well
   const seeds = Object.values(g.outputs).map((n) => ({ node: n, cotangent: b.constant(1, n.shape, n.dtype) }));

@@ -1,0 +1,255 @@
+/**
+ * The WebGPU target on a real WebGPU implementation (Dawn on SwiftShader, test/webgpu-helpers.ts):
+ * every stock cell and a custom one, full and truncated BPTT, an embedding, MSE on the last step,
+ * each optimizer with and without clipping, against the TS target compiled from the same cell with
+ * the same seed — the same initial parameters, then the loss, every gradient, and after three
+ * steps the parameters, the state and the logits of predict. Then the failures: rollback on a
+ * non-finite loss or update, bad batches, a device without the limits, a lost device.
+ *
+ * Tolerance: both targets compute in float32 but sum in different orders (the TS host's norms and
+ * Adam's bias corrections are float64 JavaScript numbers; a GPU's products accumulate in vec4
+ * blocks), so values agree to a few float32 ulps of their scale per operation: 1e-4 of the scale
+ * leaves two orders of margin over what is seen (~1e-6) and is still far below any real error
+ * (a wrong index or a missed kernel changes values at the scale itself).
+ */
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import elman from '../examples/cells/elman.ts';
+import gru from '../examples/cells/gru.ts';
+import lstm from '../examples/cells/lstm.ts';
+import bilstm from '../examples/cells/bilstm.ts';
+import mgu from '../examples/cells/mgu.ts';
+import { persistentLoop } from '../codegen/wgsl/persistent.ts';
+import type { Loop } from '../codegen/schedule/types.ts';
+import { defaultOptimizer, type CompileOptions } from '../src/compile.ts';
+import { cell, concat, sigmoid, tanh } from '../src/dsl/index.ts';
+import { traceCell, type TracedCell } from '../src/dsl/trace.ts';
+import { batchOf, compileAndLoad, randomEnv, scaledErr, type GenBatch } from './trainer-helpers.ts';
+import { compileGpu, gpuDevice, type GpuTrainer } from './webgpu-helpers.ts';
+
+const TOL = 1e-4;
+const sizes = { X: 3, H: 5, Y: 4 };
+const B = 2;
+
+// a cell of the user's own: two gates from one product, a concat, a sigmoid-gated tanh
+const custom = cell('custom', { X: 3, H: 4, Y: 3 }, ({ X, H }, { input, state, param }) => {
+  const x = input('x', [X]);
+  const h = state('h', [H]);
+  const W = param('weight', [2 * H, X + H]);
+  const b = param('bias', [2 * H]);
+  const [a, g] = W.mv(concat(x, h)).add(b).split(2);
+  const h1 = tanh(a!).mul(sigmoid(g!));
+  return { next: { h: h1 }, output: h1 };
+});
+const mseLast = cell('elman_mse_last', elman.sizes, elman.step, { loss: 'mse', lossOn: 'last' });
+
+const t = (def: Parameters<typeof traceCell>[0], extra: Parameters<typeof traceCell>[1] = {}) => traceCell(def, { sizes, batch: B, ...extra });
+const cases: readonly (readonly [string, TracedCell, CompileOptions])[] = [
+  ['elman, full BPTT, SGD', t(elman), { seq: 5, optimizer: defaultOptimizer('sgd', 0.1) }],
+  ['lstm, truncated 2:3, momentum, clip', t(lstm), { seq: 7, truncation: { k1: 2, k2: 3 }, optimizer: defaultOptimizer('momentum', 0.05), clip: 0.5 }],
+  ['gru, truncated 2, Adam, clip', t(gru), { seq: 5, truncation: { k1: 2, k2: 2 }, optimizer: defaultOptimizer('adam', 0.01), clip: 0.3 }],
+  ['mgu, Adam', t(mgu), { seq: 4, optimizer: defaultOptimizer('adam', 0.01) }],
+  ['a custom cell, momentum', traceCell(custom, { batch: B }), { seq: 4, optimizer: defaultOptimizer('momentum', 0.1) }],
+  ['lstm on embedded tokens, Adam', t(lstm, { embed: { x: 7 } }), { seq: 4, optimizer: defaultOptimizer('adam', 0.02) }],
+  ['elman, MSE on the last step, SGD, clip', traceCell(mseLast, { sizes, batch: B }), { seq: 4, optimizer: defaultOptimizer('sgd', 0.1), clip: 0.2 }],
+  ['a 2-layer bidirectional LSTM, Adam', traceCell(bilstm, { sizes: { X: 3, H: 4, Y: 3 }, batch: B }), { seq: 4, optimizer: defaultOptimizer('adam', 0.01) }],
+];
+
+let device: GPUDevice;
+beforeAll(async () => {
+  device = await gpuDevice();
+}, 60_000);
+afterAll(() => device?.destroy());
+
+const err = (a: Record<string, ArrayLike<number>>, b: Record<string, ArrayLike<number>>) => {
+  expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
+  return Math.max(...Object.keys(a).map((k) => scaledErr(a[k]!, b[k]!)));
+};
+
+describe('the WebGPU trainer matches the TS trainer', () => {
+  it.each(cases.flatMap(([name, c, o]) => (['persistent', 'per-step'] as const).map((loops) => [`${name}, ${loops} loops`, c, { ...o, gpuLoops: loops }] as const)))('%s', async (_, c, opts) => {
+    const ts = (await compileAndLoad(c, opts)).mod.createTrainer({ seed: 5 });
+    const gpu = await (await compileGpu(c, opts)).createTrainer(device, { seed: 5 });
+    try {
+      // the same seeded init, bit for bit: both run the same generator on the CPU
+      expect(await gpu.readParams()).toEqual(ts.params);
+      const batch = batchOf(c, randomEnv(c, opts.seq, 11, { f32: true }), 'f32');
+      const loss = await gpu.lossAndGrad(batch);
+      expect(Math.abs(loss - ts.lossAndGrad(batch))).toBeLessThan(TOL * Math.abs(loss));
+      expect(err(await gpu.readGrads(), ts.grads)).toBeLessThan(TOL);
+      expect(err(await gpu.readState(), ts.state)).toBeLessThan(TOL);
+      ts.resetState();
+      gpu.resetState();
+      for (let s = 0; s < 3; s++) {
+        const [a, b] = [await gpu.step(batch), ts.step(batch)];
+        expect(Math.abs(a - b)).toBeLessThan(TOL * Math.abs(b));
+      }
+      expect(err(await gpu.readParams(), ts.params)).toBeLessThan(TOL);
+      expect(err(await gpu.readState(), ts.state)).toBeLessThan(TOL);
+      ts.resetState();
+      gpu.resetState();
+      expect(scaledErr(await gpu.predict(batch.inputs), ts.predict(batch.inputs))).toBeLessThan(TOL);
+    } finally {
+      gpu.destroy();
+    }
+  }, 60_000);
+});
+
+describe('failures leave the trainer as it was', () => {
+  let c: TracedCell;
+  let batch: GenBatch;
+  let trainer: GpuTrainer;
+  const everything = async (t: GpuTrainer) => ({ P: await t.readParams(), S: await t.readState() });
+  beforeAll(async () => {
+    c = traceCell(elman, { sizes, batch: B });
+    batch = batchOf(c, randomEnv(c, 4, 3, { f32: true }), 'f32');
+    trainer = await (await compileGpu(c, { seq: 4, optimizer: defaultOptimizer('adam', 0.01) })).createTrainer(device);
+    await trainer.step(batch); // moments and state not zero
+  }, 60_000);
+  afterAll(() => trainer?.destroy());
+
+  it('a non-finite input: step rolls back parameters, optimizer state and state', async () => {
+    const before = await everything(trainer);
+    const x = Float32Array.from(batch.inputs.x!);
+    x[3] = NaN;
+    await expect(trainer.step({ ...batch, inputs: { x } })).rejects.toThrow(/^step: non-finite loss \(NaN\) in window 0 \(steps 0\.\.3\); parameters, optimizer state and state are unchanged$/);
+    expect(await everything(trainer)).toEqual(before);
+    // and the optimizer state too: the next step is the step it would have been
+    const ref = await (await compileGpu(c, { seq: 4, optimizer: defaultOptimizer('adam', 0.01) })).createTrainer(device);
+    try {
+      await ref.step(batch);
+      expect(await ref.step(batch)).toBe(await trainer.step(batch));
+      expect(await ref.readParams()).toEqual(await trainer.readParams());
+    } finally {
+      ref.destroy();
+    }
+  });
+
+  it('an update that overflows: rolled back, with the hint', async () => {
+    const before = await everything(trainer);
+    trainer.hyper.lr = 1e39; // Infinity in float32
+    await expect(trainer.step(batch)).rejects.toThrow(/non-finite parameter after the update in window 0 .* \(the learning rate may be too large\); parameters, optimizer state and state are unchanged/);
+    trainer.hyper.lr = 0.01;
+    expect(await everything(trainer)).toEqual(before);
+  });
+
+  it('bad batches are refused before anything changes, with the TS target\'s messages', async () => {
+    const before = await everything(trainer);
+    await expect(trainer.step({ inputs: { x: new Float64Array(24) }, targets: batch.targets })).rejects.toThrow('inputs.x must be a Float32Array of 24 values [4, 2, 3], got Float64Array of 24 values');
+    await expect(trainer.step({ inputs: { x: batch.inputs.x }, targets: new Int32Array(3) })).rejects.toThrow('targets has 3 values, expected 8 [4, 2]');
+    await expect(trainer.lossAndGrad({ inputs: { x: batch.inputs.x, y: batch.inputs.x }, targets: batch.targets })).rejects.toThrow('inputs.y is not an input of this trainer (its inputs: x)');
+    await expect(trainer.predict({})).rejects.toThrow(/inputs\.x must be a Float32Array/);
+    await expect(trainer.writeParams({ nope: new Float32Array(1) })).rejects.toThrow(/writeParams: unknown parameter 'nope'/);
+    await expect(trainer.loadParams('{')).rejects.toThrow(/loadParams: not JSON/);
+    expect(await everything(trainer)).toEqual(before);
+  });
+
+  it('hyper is checked where it is set, as on the TS target', () => {
+    expect(() => (trainer.hyper.lr = -1)).toThrow('trainer.hyper.lr must be a positive number, got -1');
+    expect(trainer.hyper.lr).toBe(0.01);
+  });
+
+  it('one call at a time: a second call before the first resolves is refused', async () => {
+    const first = trainer.lossAndGrad(batch);
+    await expect(trainer.lossAndGrad(batch)).rejects.toThrow('lossAndGrad: another call of this trainer has not finished; await it first');
+    await first;
+  });
+
+  it('save and load round-trip through the TS target\'s format', async () => {
+    const json = await trainer.saveParams();
+    const ts = (await compileAndLoad(c, { seq: 4 })).mod.createTrainer();
+    ts.loadParams(json);
+    expect(ts.params).toEqual(await trainer.readParams());
+    await trainer.loadParams(ts.saveParams());
+    expect(await trainer.readParams()).toEqual(ts.params);
+  });
+});
+
+describe('what the WebGPU target refuses', () => {
+  it('variable lengths, and float64, each with one line', async () => {
+    await expect(compileGpu(traceCell(lstm, { sizes, batch: B, lengths: true }), { seq: 3 })).rejects.toThrow(/^--target webgpu: variable lengths \(--lengths\) are not built for the WebGPU target yet/);
+    await expect(compileGpu(traceCell(lstm, { sizes, batch: B }), { seq: 3, float: 'f64' })).rejects.toThrow(/^--target webgpu: WebGPU computes in float32/);
+  });
+});
+
+describe('devices', () => {
+  it('refuses a non-device and a device without the limits the model needs, naming the limit', async () => {
+    const c = traceCell(elman, { sizes, batch: B });
+    const mod = await compileGpu(c, { seq: 2 });
+    await expect(mod.createTrainer({} as GPUDevice)).rejects.toThrow('createTrainer: the first argument must be a GPUDevice, got object');
+    // 4096 × 4096 weights twice: 128 MiB of parameters, past the default 128 MiB binding limit
+    const big = traceCell(elman, { sizes: { X: 4096, H: 4096, Y: 2 }, batch: 1 });
+    const bigMod = await compileGpu(big, { seq: 1 });
+    expect(bigMod.spec.limits.maxStorageBufferBindingSize).toBeGreaterThan(device.limits.maxStorageBufferBindingSize);
+    await expect(bigMod.createTrainer(device)).rejects.toThrow(/^createTrainer: this model needs the device limit maxStorageBufferBindingSize ≥ \d+, the device has 134217728; request it with adapter\.requestDevice/);
+  });
+
+  it('a lost device: every call says so', async () => {
+    const c = traceCell(elman, { sizes, batch: B });
+    const own = await gpuDevice();
+    const trainer = await (await compileGpu(c, { seq: 2 })).createTrainer(own);
+    own.destroy();
+    await own.lost;
+    const batch = batchOf(c, randomEnv(c, 2, 1, { f32: true }), 'f32');
+    await expect(trainer.step(batch)).rejects.toThrow(/^step: the GPU device was lost \(.*\); create a new device and trainer/);
+    expect(() => trainer.resetState()).toThrow(/^resetState: the GPU device was lost/);
+  });
+});
+
+describe('rnnc check --target webgpu', () => {
+  it('runs the WGSL trainer against the TS target and prints each largest difference', () => {
+    const r = spawnSync(process.execPath, ['bin/rnnc.mjs', 'check', 'examples/cells/gru.ts', '--target', 'webgpu', '--truncate', '2', '--size', 'H=6'], { encoding: 'utf8' });
+    expect(r.stderr.replace(/^error: XDG_RUNTIME_DIR.*\n/gm, '')).toBe('');
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe('gru: batch 2, seq 4, truncate 2:2, seed 1');
+    expect(lines[1]).toMatch(/^WebGPU \(.*SwiftShader.*\) against the TS target, float32, scaled differences:$/);
+    const rows = lines.slice(2, -1).map((l) => /^ {2}(.+?) +(\S+) {2}\(at (\S+)\)$/.exec(l));
+    expect(rows.map((m) => m?.[1])).toEqual(['loss', 'gradients', 'state after lossAndGrad', 'parameters after 3 steps', 'state after 3 steps', 'logits of predict']);
+    for (const m of rows) expect(Number(m![2])).toBeLessThan(1e-4);
+    expect(lines.at(-1)).toMatch(/^ok: the largest difference is \S+ of the scale \(.+\); tolerance 1e-4$/);
+  }, 60_000);
+
+  it('refuses the float64 check\'s tolerances and an unknown target', () => {
+    const run = (...args: string[]) => spawnSync(process.execPath, ['bin/rnnc.mjs', 'check', 'examples/cells/gru.ts', ...args], { encoding: 'utf8' });
+    const a = run('--target', 'webgpu', '--atol', '1e-3');
+    expect([a.status, a.stderr.trim()]).toEqual([1, expect.stringMatching(/--atol and --rtol judge the float64 gradient check/)]);
+    const b = run('--target', 'wgpu');
+    expect([b.status, b.stderr.trim()]).toEqual([1, expect.stringMatching(/--target: 'wgpu' must be ts or webgpu/)]);
+  });
+});
+
+describe('persistent loops (codegen/wgsl/persistent.ts)', () => {
+  const place = (buf: string) => ({ phys: buf, base: 0, type: 'f32' as const });
+  const constant = (c: number) => ({ c, terms: [] });
+  /** A loop of one elementwise kernel over [2, 3] writing h from h, read through `strides` from element `c`. */
+  const loopReading = (c: number, strides: number[]): Loop => ({
+    kind: 'loop', variable: 't0', length: 4, reverse: false,
+    body: [{
+      kind: 'elementwise', shape: [2, 3], fused: ['tanh'],
+      locals: [{ op: 'tanh', a: { op: 'load', access: { buf: 'h', off: constant(c), strides } } }],
+      stores: [{ to: { buf: 'h', off: constant(0), strides: [3, 1] }, value: { op: 'local', id: 0 } }],
+    }],
+  });
+
+  it('are used for every loop of the stock cells at small sizes, and cut the dispatches', async () => {
+    for (const def of [elman, lstm, gru]) {
+      const c = traceCell(def, { sizes, batch: B });
+      const [a, b] = await Promise.all([compileGpu(c, { seq: 6 }), compileGpu(c, { seq: 6, gpuLoops: 'per-step' })]);
+      const [wa, wb] = [a.spec.work, b.spec.work];
+      expect([wa.persistentLoops, wb.persistentLoops]).toEqual([3, 0]); // training forward and backward, inference forward
+      expect(wa.dispatchesPerStep).toBeLessThan(wb.dispatchesPerStep - 2 * 5);
+    }
+  });
+
+  it('are refused where a row reads another row\'s values, and kept where it reads its own', () => {
+    expect(persistentLoop(loopReading(3, [-3, 1]), 2, place)).toBeNull(); // row b reads row 1 − b
+    expect(persistentLoop(loopReading(0, [0, 1]), 2, place)).toBeNull(); // every row reads row 0
+    expect(persistentLoop(loopReading(0, [3, 1]), 2, place)).not.toBeNull();
+  });
+
+  it('are not used past the work one workgroup should do per step (LSTM H=512)', async () => {
+    const c = traceCell(lstm, { sizes: { X: 4, H: 512, Y: 3 }, batch: 2 });
+    expect((await compileGpu(c, { seq: 2 })).spec.work).toMatchObject({ persistentLoops: 0 });
+  });
+});

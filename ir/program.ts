@@ -13,14 +13,18 @@ export type Init =
   | { readonly kind: 'normal'; readonly std: number } // PyTorch's nn.Embedding default is N(0, 1)
   | { readonly kind: 'xavier' } // Glorot uniform: bound = sqrt(6 / (fan_in + fan_out))
   | { readonly kind: 'orthogonal'; readonly gain: number } // each square block orthogonal (QR of a Gaussian)
-  | { readonly kind: 'identity'; readonly scale: number }; // scale * I, per square block (IRNN: Le et al. 2015)
+  | { readonly kind: 'identity'; readonly scale: number } // scale * I, per square block (IRNN: Le et al. 2015)
+  | { readonly kind: 'constant'; readonly value: number }
+  // equal parts along the first axis, each with its own scheme: the gates of a stacked LSTM weight
+  // or bias (the forget gate's bias at 1: Gers et al. 2000, Jozefowicz et al. 2015)
+  | { readonly kind: 'split'; readonly parts: readonly Init[] };
 
 export interface Truncation {
   readonly k1: number;
   readonly k2: number;
 }
 
-export type OptimizerKind = 'sgd' | 'momentum' | 'adam';
+export type OptimizerKind = 'sgd' | 'momentum' | 'adam' | 'adamw' | 'rmsprop';
 
 export interface OptimizerSpec {
   readonly kind: OptimizerKind;
@@ -28,8 +32,19 @@ export interface OptimizerSpec {
   readonly momentum: number;
   readonly beta1: number;
   readonly beta2: number;
+  /** Adam, AdamW and RMSprop. */
   readonly eps: number;
+  /** AdamW's decoupled weight decay (p ← p − lr·λ·p before the Adam step). */
+  readonly weightDecay: number;
+  /** RMSprop's smoothing constant (PyTorch's `alpha`). */
+  readonly alpha: number;
 }
+
+/** How many arrays of the parameters' size an optimizer keeps (m, v). */
+export const optimizerMoments = (kind: OptimizerKind): { m: boolean; v: boolean } => ({
+  m: kind === 'momentum' || kind === 'adam' || kind === 'adamw',
+  v: kind === 'adam' || kind === 'adamw' || kind === 'rmsprop',
+});
 
 export interface TargetInfo {
   /** 'class': i32 ids in [0, classes); 'dense': f32 of `shape` per example. */
@@ -43,7 +58,8 @@ export interface ModelInterface {
   readonly name: string;
   readonly sizes: Readonly<Record<string, number>>;
   readonly batch: number;
-  readonly params: readonly { readonly name: string; readonly shape: readonly number[]; readonly init: Init }[];
+  /** `recurrent`: the step multiplies the parameter with a value that depends on the state (W_hh). */
+  readonly params: readonly { readonly name: string; readonly shape: readonly number[]; readonly init: Init; readonly recurrent?: boolean }[];
   /** Per example: the trainer keeps [B, ...shape]. */
   readonly states: readonly { readonly name: string; readonly shape: readonly number[] }[];
   /** Per example and step: a dense input is [T, B, ...shape], a token input [T, B] ids < vocab. */
@@ -111,4 +127,21 @@ export interface TrainingProgram {
   readonly inference: readonly { readonly fn: string; readonly len: number; readonly graph: Graph }[];
   /** The chunks covering a sequence, in order, as runs (at most two: chunks of k1 steps and a shorter last one). */
   readonly inferenceSequence: readonly Run[];
+  /**
+   * Evaluation (the loss without a backward pass), in the inference chunks: inputs the parameters,
+   * the states, the stacked inputs and, where the chunk holds a loss, the target (the chunk's
+   * steps of it for a loss at every step, the last step's for a last-step loss); outputs each
+   * final state by name and `loss_rows` [B], each example's loss summed over the chunk's positions.
+   */
+  readonly evaluation: readonly { readonly fn: string; readonly len: number; readonly hasLoss: boolean; readonly graph: Graph }[];
+  /** The evaluation chunks covering a sequence, as runs (as `inferenceSequence`, with the evaluation functions). */
+  readonly evaluationSequence: readonly Run[];
+  /**
+   * Diagnostics (null when windows overlap, under k1 < k2): per window, its graph with a zero probe
+   * input per state — inputs the parameters, states, stacked inputs, probes [len, B, ...], then the
+   * target — and outputs those of the window plus `trace_<state>` (each state
+   * after every step) and, with a loss, `grad_probe_<state>` (∂(loss sum)/∂h_t at every step);
+   * `sequence` is the training sequence (runs) with these functions.
+   */
+  readonly diagnostics: { readonly windows: readonly WindowProgram[]; readonly sequence: readonly WindowRun[] } | null;
 }

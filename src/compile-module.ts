@@ -32,6 +32,8 @@ export interface ModuleOptions {
   readonly lr?: number;
   /** For 'momentum' (default 0.9). */
   readonly momentum?: number;
+  /** For 'adamw' (default 0.01). */
+  readonly weightDecay?: number;
   /** Clip gradients to this global L2 norm (default null: no clipping). */
   readonly clip?: number | null;
   readonly float?: 'f32' | 'f64';
@@ -39,6 +41,8 @@ export interface ModuleOptions {
   readonly seed?: number;
   /** -O: 1 (default) every pass, 0 differentiate only. */
   readonly opt?: 0 | 1;
+  /** Compile trainer.diagnose() (default false; --diagnose). */
+  readonly diagnose?: boolean;
   /** 'ts' (default): a TypeScript module; 'js': a JavaScript module and its declarations. */
   readonly format?: 'ts' | 'js';
   /** 'ts' (default): TypeScript loops; 'wasm': the kernels as WebAssembly SIMD (float32 only, docs/wasm.md); 'webgpu': WGSL shaders driven on a GPUDevice (float32 only, docs/webgpu.md). */
@@ -59,7 +63,7 @@ export interface CompiledModule {
 
 /** Options that bind the cell, so a traced cell (already bound) cannot take them. */
 const TRACE_KEYS = ['sizes', 'batch', 'embed', 'loss', 'lossOn', 'lengths'] as const;
-const KEYS: readonly (keyof ModuleOptions)[] = [...TRACE_KEYS, 'seq', 'truncate', 'optimizer', 'lr', 'momentum', 'clip', 'float', 'seed', 'opt', 'format', 'target', 'gpuLoops'];
+const KEYS: readonly (keyof ModuleOptions)[] = [...TRACE_KEYS, 'seq', 'truncate', 'optimizer', 'lr', 'momentum', 'weightDecay', 'clip', 'float', 'seed', 'opt', 'diagnose', 'format', 'target', 'gpuLoops'];
 
 const isTraced = (x: unknown): x is TracedCell => typeof x === 'object' && x !== null && isCellDef((x as { def?: unknown }).def) && 'step' in x && 'head' in x;
 
@@ -112,10 +116,12 @@ export async function compile(cell: string | CellDef | TracedCell, options: Modu
   const truncate = o.truncate;
   if (truncate !== undefined && typeof truncate !== 'number' && typeof truncate !== 'string') throw bad('truncate', truncate, "k or 'k1:k2'");
   const truncation = truncationWithin(truncate, seq);
-  const kind = oneOf('optimizer', o.optimizer, ['sgd', 'momentum', 'adam'] as const) ?? 'sgd';
+  const kind = oneOf('optimizer', o.optimizer, ['sgd', 'momentum', 'adam', 'adamw', 'rmsprop'] as const) ?? 'sgd';
   const optimizer = defaultOptimizer(kind, positive('lr', o.lr, false));
   const momentum = o.momentum ?? optimizer.momentum;
   if (typeof momentum !== 'number' || !(momentum >= 0 && momentum < 1)) throw bad('momentum', momentum, 'a number in [0, 1)');
+  const weightDecay = o.weightDecay ?? optimizer.weightDecay;
+  if (typeof weightDecay !== 'number' || !(Number.isFinite(weightDecay) && weightDecay >= 0)) throw bad('weightDecay', weightDecay, 'a non-negative number');
   const clip = o.clip === null ? null : positive('clip', o.clip, false) ?? null;
   const float = oneOf('float', o.float, ['f32', 'f64'] as const) ?? 'f32';
   const target = oneOf('target', o.target, ['ts', 'wasm', 'webgpu'] as const) ?? 'ts';
@@ -125,6 +131,8 @@ export async function compile(cell: string | CellDef | TracedCell, options: Modu
   const seed = positive('seed', o.seed, true) ?? 1;
   const opt = oneOf('opt', o.opt, [0, 1] as const) ?? 1;
   if (target === 'wasm' && float === 'f64') throw new RnncError("compile: option 'target' 'wasm' computes in float32 only: use float 'f32', or target 'ts' for float64");
+  if (o.diagnose !== undefined && typeof o.diagnose !== 'boolean') throw bad('diagnose', o.diagnose, 'true or false');
+  const diagnose = o.diagnose === true;
 
   let traced: TracedCell;
   if (isTraced(cell)) {
@@ -145,7 +153,7 @@ export async function compile(cell: string | CellDef | TracedCell, options: Modu
   }
   // loaded on use: code generation pulls in ts-morph, and JavaScript output the TypeScript compiler
   const { compileTrainer } = await import('./compile.ts');
-  const source = compileTrainer(traced, { seq, truncation, optimizer: { ...optimizer, momentum }, clip, float, seed, opt, target, gpuLoops });
+  const source = compileTrainer(traced, { seq, truncation, optimizer: { ...optimizer, momentum, weightDecay }, clip, float, seed, opt, diagnose, target, gpuLoops });
   const info = { cell: traced.def.name, batch: traced.batch, seq };
   if (format === 'ts') return { code: source, ...info };
   const { emitJavaScript } = await import('./emit-js.ts');

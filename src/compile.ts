@@ -20,6 +20,8 @@ export interface CompileOptions {
   readonly seed?: number;
   /** Optimization level: 1 (default) runs every pass, 0 only differentiates (see passesAt). */
   readonly opt?: 0 | 1;
+  /** Compile trainer.diagnose() (default false: its functions keep every step's states and gradients, which grows the arena). */
+  readonly diagnose?: boolean;
   /** 'ts' (default): plain TypeScript loops; 'wasm': the kernels as WebAssembly SIMD (float32 only); 'webgpu': WGSL shaders and an asynchronous host on a GPUDevice. */
   readonly target?: 'ts' | 'wasm' | 'webgpu';
   /** WebGPU only: 'persistent' (default) runs each loop that allows it as one dispatch; 'per-step' dispatches every kernel of every step. */
@@ -32,9 +34,14 @@ export function compileTrainer(cell: TracedCell, opts: CompileOptions): string {
     optimizer: opts.optimizer ?? defaultOptimizer(),
     clip: opts.clip ?? null,
     seed: opts.seed ?? 1,
+    diagnose: opts.diagnose ?? false,
   };
   if (opts.target === 'wasm' && cfg.float === 'f64') throw new RnncError('--target wasm computes in float32 only: use --float f32, or --target ts for float64');
-  const program = planTraining(cell, opts.seq, opts.truncation ?? { k1: opts.seq, k2: opts.seq }, opts.opt ?? 1);
-  if (opts.target === 'webgpu') return generateWebGpuTrainer(program, cfg, { loops: opts.gpuLoops });
+  if (opts.target === 'webgpu' && (cfg.optimizer.kind === 'adamw' || cfg.optimizer.kind === 'rmsprop')) throw new RnncError(`optimizer '${cfg.optimizer.kind}': the WebGPU target has sgd, momentum and adam; compile for target 'ts' or 'wasm' for ${cfg.optimizer.kind}`);
+  if (opts.diagnose && opts.target === 'webgpu') throw new RnncError("diagnose: the WebGPU target does not build trainer.diagnose() yet; compile for target 'ts' or 'wasm'");
+  if (opts.diagnose && (cell.lengths || cell.layers)) throw new RnncError(`diagnose: not built ${cell.lengths ? 'with variable lengths (--lengths)' : 'for a model with a bidirectional layer'} yet; compile without --diagnose`);
+  const program = planTraining(cell, opts.seq, opts.truncation ?? { k1: opts.seq, k2: opts.seq }, opts.opt ?? 1, opts.diagnose ?? false);
+  // the WebGPU host has no evaluate yet: its module carries no evaluation functions
+  if (opts.target === 'webgpu') return generateWebGpuTrainer({ ...program, evaluation: [], evaluationSequence: [] }, cfg, { loops: opts.gpuLoops });
   return generateTrainer(program, cfg, opts.target === 'wasm' ? wasmTarget() : tsTarget(cfg.float));
 }

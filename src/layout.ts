@@ -10,7 +10,8 @@
  */
 import * as b from '../ir/build.ts';
 import { RnncError } from '../ir/error.ts';
-import { inlineGraph, makeGraph, type Graph } from '../ir/graph.ts';
+import { graphNodes, inlineGraph, makeGraph, type Graph } from '../ir/graph.ts';
+import { rebuild } from '../ir/build.ts';
 import type { Node } from '../ir/node.ts';
 import type { Truncation } from '../ir/program.ts';
 import { maskArgs, nextStates, targetArgs, type TracedCell } from './dsl/trace.ts';
@@ -75,15 +76,45 @@ export function windowsOf(seq: number, truncation: Truncation): WindowShape[] {
   return windowRunsOf(seq, truncation).flatMap(({ count, stride, ...w }) => Array.from({ length: count }, (_, k) => ({ ...w, start: w.start + k * stride })));
 }
 
-/** The scan body: (params; states; step inputs[, target]) -> (next states; [loss_sum], [output]). */
-export function bodyGraph(c: TracedCell, opts: { loss: boolean; output: boolean; logits?: boolean }): Graph {
-  const outs: Record<string, Node> = nextStates(c);
+/**
+ * The step with a probe added to each next state: next'_s = next_s + z_s, and everything the step
+ * computes from next_s (its output, another next state: the LSTM's h' from c') reads next'_s.
+ * With z = 0 the values are the step's own, and ∂L/∂z_t is ∂L/∂h_t, the total derivative of the
+ * loss with respect to the state after step t: what the backward Scan carries as dh_t.
+ */
+export function probedStep(c: TracedCell): { probes: Node[]; outputs: Record<string, Node> } {
+  const probes = c.states.map((s) => b.arg(`probe_${s.name}`, s.node.dtype, s.node.shape, 'input'));
+  const probeOf = new Map(c.states.map((s, k) => [c.step.outputs[s.name]!.id, probes[k]!]));
+  const memo = new Map<number, Node>();
+  for (const n of graphNodes(c.step)) {
+    const srcs = n.srcs.map((x) => memo.get(x.id)!);
+    const same = srcs.every((x, i) => x === n.srcs[i]);
+    const v = same ? n : rebuild(n, srcs);
+    const z = probeOf.get(n.id);
+    memo.set(n.id, z ? b.add(v, z) : v);
+  }
+  const outputs: Record<string, Node> = {};
+  for (const [k, n] of Object.entries(c.step.outputs)) outputs[k] = memo.get(n.id)!;
+  return { probes, outputs };
+}
+
+/**
+ * The scan body: (params; states; step inputs[; probes][, target]) -> (next states; [loss_sum],
+ * [output]; [trace_<state>]). With `probe`, the next states carry probes (probedStep) and the body
+ * also yields each next state per step (`trace_<state>`), for the diagnostics.
+ */
+export function bodyGraph(c: TracedCell, opts: { loss: boolean; output: boolean; logits?: boolean; probe?: boolean }): Graph {
+  const probed = opts.probe ? probedStep(c) : null;
+  const step = probed ? probed.outputs : c.step.outputs;
+  // (diagnostics are not built with variable lengths: the probed step's states are not masked)
+  const outs: Record<string, Node> = probed ? Object.fromEntries(c.states.map((s) => [s.name, step[s.name]!])) : nextStates(c);
   const target = c.head.inputs.find((n) => n.attr<string>('role') === 'target')!;
-  const head = inlineGraph(c.head, { output: c.step.outputs.output! });
+  const head = inlineGraph(c.head, { output: step.output! });
   if (opts.loss) outs.loss_sum = head.loss_sum!;
   if (opts.logits) outs.logits = head.logits!;
-  if (opts.output) outs.output = c.step.outputs.output!;
-  const inputs = [...c.params.map((p) => p.node), ...c.states.map((s) => s.node), ...c.inputs.map((i) => i.node), ...maskArgs(c), ...(opts.loss ? targetArgs(c, target) : [])];
+  if (opts.output) outs.output = step.output!;
+  if (probed) for (const s of c.states) outs[`trace_${s.name}`] = step[s.name]!;
+  const inputs = [...c.params.map((p) => p.node), ...c.states.map((s) => s.node), ...c.inputs.map((i) => i.node), ...maskArgs(c), ...(probed ? probed.probes : []), ...(opts.loss ? targetArgs(c, target) : [])];
   return makeGraph(inputs, outs);
 }
 
@@ -98,6 +129,8 @@ export interface WindowIO {
   readonly weight?: Node;
   /** Whether this window holds the sequence's last step (where a last-step loss sits). */
   readonly isLast: boolean;
+  /** Diagnostics: a probe per state [len, B, ...], added to the state after every step (probedStep). */
+  readonly probes?: readonly Node[];
 }
 
 export interface WindowValues {
@@ -105,6 +138,8 @@ export interface WindowValues {
   readonly lossSum: Node | null;
   readonly carry: readonly Node[];
   readonly final: readonly Node[];
+  /** With probes: each state after every step of the window, [len, B, ...]. */
+  readonly traces: readonly Node[];
 }
 
 /** Lay one window out as Scans over its segments (split where the loss starts and the carry is taken). */
@@ -112,24 +147,27 @@ export function buildWindow(c: TracedCell, w: WindowShape, io: WindowIO): Window
   if (c.layers) {
     // one window, the whole sequence (checkLayeredTruncation)
     const v = layeredSequence(c, w.len, io, { loss: true, logits: false });
-    return { lossSum: v.lossSum, carry: v.final, final: v.final };
+    return { lossSum: v.lossSum, carry: v.final, final: v.final, traces: [] };
   }
   const every = c.lossOn === 'every';
   const cuts = [...new Set([0, w.lossFrom, w.carryAt, w.len])].filter((x) => x >= 0 && x <= w.len).sort((a, b) => a - b);
   let states = [...io.states];
   let carry: Node[] = w.carryAt === 0 ? states : [];
   const losses: Node[] = [];
+  const probe = io.probes !== undefined;
+  const traces: Node[][] = c.states.map(() => []);
   for (let i = 0; i + 1 < cuts.length; i++) {
     const [a, e] = [cuts[i]!, cuts[i + 1]!];
     const withLoss = every && a >= w.lossFrom;
     const lastOutput = !every && io.isLast && e === w.len;
-    const body = bodyGraph(c, { loss: withLoss, output: lastOutput });
+    const body = bodyGraph(c, { loss: withLoss, output: lastOutput, probe });
     const seg = (x: Node) => b.slice(x, 0, a, e);
-    const srcs = [...io.params, ...states, ...io.xs.map(seg), ...(withLoss ? [seg(io.target), ...(io.weight ? [seg(io.weight)] : [])] : [])];
+    const srcs = [...io.params, ...states, ...io.xs.map(seg), ...(io.probes ?? []).map(seg), ...(withLoss ? [seg(io.target), ...(io.weight ? [seg(io.weight)] : [])] : [])];
     const scan = b.scan(body, srcs, { consts: io.params.length, carries: states.length, xs: srcs.length - io.params.length - states.length }, e - a);
     states = c.states.map((_, k) => b.proj(scan, k));
     let y = c.states.length;
     if (withLoss) losses.push(b.sumAll(b.proj(scan, y++)));
+    if (probe) c.states.forEach((_, k) => traces[k]!.push(b.proj(scan, y + (lastOutput ? 1 : 0) + k)));
     if (lastOutput) {
       const outs = b.proj(scan, y);
       const last = b.reshape(b.slice(outs, 0, e - a - 1, e - a), outs.shape.slice(1));
@@ -138,7 +176,7 @@ export function buildWindow(c: TracedCell, w: WindowShape, io: WindowIO): Window
     if (e === w.carryAt) carry = states;
   }
   const lossSum = losses.length === 0 ? null : losses.reduce((acc, l) => b.add(acc, l));
-  return { lossSum, carry, final: states };
+  return { lossSum, carry, final: states, traces: probe ? traces.map((t) => b.concat(t, 0)) : [] };
 }
 
 /** Graph inputs for a sequence (or window) of `len` steps. */
@@ -204,4 +242,32 @@ export function predictGraph(c: TracedCell, seq: number): Graph {
   const outs: Record<string, Node> = { logits: b.proj(scan, c.states.length) };
   c.states.forEach((s, k) => (outs[s.name] = b.proj(scan, k)));
   return makeGraph([...io.params, ...io.states, ...io.xs], outs);
+}
+
+/**
+ * A forward pass with the loss and no backward pass, over `len` steps from the given state: the
+ * final states by name and, where a loss falls in these steps, `loss_rows` [B], each example's
+ * loss summed over the positions (so a caller can average over fewer examples than the batch).
+ * `loss`: 'every' (a loss at every step), 'last' (on the last of these steps) or 'none'.
+ */
+export function evaluateGraph(c: TracedCell, len: number, loss: 'every' | 'last' | 'none'): Graph {
+  const io = sequenceInputs(c, len);
+  const every = loss === 'every';
+  const bodyOuts: Record<string, Node> = {};
+  for (const s of c.states) bodyOuts[s.name] = c.step.outputs[s.name]!;
+  const stepTarget = c.head.inputs.find((n) => n.attr<string>('role') === 'target')!;
+  if (every) bodyOuts.loss_rows = inlineGraph(c.head, { output: c.step.outputs.output! }).loss_rows!;
+  if (loss === 'last') bodyOuts.output = c.step.outputs.output!;
+  const body = makeGraph([...io.params, ...io.states, ...c.inputs.map((i) => i.node), ...(every ? [stepTarget] : [])], bodyOuts);
+  const srcs = [...io.params, ...io.states, ...io.xs, ...(every ? [io.target] : [])];
+  const scan = b.scan(body, srcs, { consts: io.params.length, carries: io.states.length, xs: srcs.length - io.params.length - io.states.length }, len);
+  const outs: Record<string, Node> = {};
+  c.states.forEach((s, k) => (outs[s.name] = b.proj(scan, k)));
+  if (every) outs.loss_rows = b.sum(b.proj(scan, c.states.length), [0]);
+  if (loss === 'last') {
+    const ys = b.proj(scan, c.states.length);
+    const last = b.reshape(b.slice(ys, 0, len - 1, len), ys.shape.slice(1));
+    outs.loss_rows = inlineGraph(c.head, { output: last, target: io.target }).loss_rows!;
+  }
+  return makeGraph([...io.params, ...io.states, ...io.xs, ...(loss === 'none' ? [] : [io.target])], outs);
 }

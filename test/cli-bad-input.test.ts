@@ -95,6 +95,10 @@ const flagCases: Case[] = [
   compile('--momentum with the default optimizer (sgd)', ['--momentum', '0.5'], '--momentum', /^--momentum: only --optimizer momentum uses it, and the optimizer is sgd \(the default\)$/),
   compile('--momentum with --optimizer sgd', ['--optimizer', 'sgd', '--momentum', '0.5'], '--momentum', /the optimizer is sgd$/),
   compile('--momentum with --optimizer adam', ['--optimizer', 'adam', '--momentum', '0.9'], '--momentum', /the optimizer is adam$/),
+  compile('--weight-decay with --optimizer adam', ['--optimizer', 'adam', '--weight-decay', '0.1'], '--weight-decay', /^--weight-decay: only --optimizer adamw uses it, and the optimizer is adam$/),
+  compile('a negative --weight-decay', ['--optimizer', 'adamw', '--weight-decay=-1'], '--weight-decay', /^--weight-decay: '-1' must be a non-negative number$/),
+  // softmax over one class is 1 whatever the logits: a loss and gradients of exactly 0, refused with the hint
+  { what: 'cross-entropy over one class', args: ['compile', ELMAN, '-s', 'X=2', '-s', 'H=3', '-s', 'Y=1', '-o', 'OUT/t.ts'], names: 'mse', message: /^examples\/cells\/elman\.ts:\d+:\d+: cell 'elman': cross-entropy needs at least 2 classes, the readout has 1 \(Y=1\): for regression use --loss mse \(loss: 'mse'\)$/ },
   dot('--seq with the cell view (the default)', ['--seq', '8'], '--seq', /^--seq: the cell view draws one step, not the sequence: use --view unrolled or backward$/),
   dot('--truncate with the cell view', ['--view', 'cell', '--truncate', '2'], '--truncate', /^--truncate: the cell view draws one step/),
   dot('--detail with the cell view', ['--detail', 'step'], '--detail', /^--detail: the cell view draws one step/),
@@ -114,7 +118,7 @@ const flagCases: Case[] = [
   flag('schedule --truncate 9', 'schedule', ['--truncate', '9'], '--truncate', /longer than the sequence \(4 steps, the default --seq\)/),
 
   // the bad values of test/cli.test.ts and test/dot.test.ts, and more of them, across the commands
-  compile('an unknown optimizer', ['--optimizer', 'rmsprop'], '--optimizer'),
+  compile('an unknown optimizer', ['--optimizer', 'lion'], '--optimizer'),
   compile('a learning rate of zero', ['--lr', '0'], '--lr'),
   compile('a momentum of 1', ['--optimizer', 'momentum', '--momentum', '1'], '--momentum'),
   compile('a momentum that is no number', ['--optimizer', 'momentum', '--momentum', 'abc'], '--momentum'),

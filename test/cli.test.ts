@@ -213,7 +213,7 @@ describe('rnnc compile: bad flags and bad output paths', () => {
   });
   const OUT = ['-o', 'OUT/t.ts'];
   const cases: [string, string[], RegExp][] = [
-    ['an unknown optimizer', [...OUT, '--optimizer', 'rmsprop'], /--optimizer: 'rmsprop' must be sgd, momentum or adam/],
+    ['an unknown optimizer', [...OUT, '--optimizer', 'lion'], /--optimizer: 'lion' must be sgd, momentum, adam, adamw or rmsprop/],
     ['an unknown float type', [...OUT, '--float', 'f16'], /--float: 'f16' must be f32 or f64/],
     ['a size without =', [...OUT, '--size', 'H3'], /--size: 'H3' must look like NAME=N/],
     ['a size that is not a number', [...OUT, '--size', 'H=abc'], /--size: 'H=abc' is not a number/],

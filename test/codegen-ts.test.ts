@@ -174,12 +174,17 @@ describe('TypeScript target: generated trainers', () => {
           const ref = referencePredict(c, T, env);
           const t = mod().createTrainer();
           loadEnv(t, c, env);
-          const logits = t.predict(batchOf(c, env, float).inputs);
+          // predict starts from the state it is given and leaves the training state alone
+          const start = Object.fromEntries(c.states.map((s) => [s.name, t.state[s.name]!.slice()]));
+          t.resetState();
+          const final: Record<string, Float32Array | Float64Array> = {};
+          const logits = t.predict(batchOf(c, env, float).inputs, undefined, { state: start, final });
+          for (const s of c.states) expect(t.state[s.name]!.every((v) => v === 0), `state ${s.name} untouched`).toBe(true);
           expect(logits).toBeInstanceOf(float === 'f32' ? Float32Array : Float64Array);
           expect(logits.length).toBe(T * B * (cfg.sizes ?? SIZES).Y!);
           const floor = float === 'f32' ? 1e-3 : FLOOR64;
           const errs: Record<string, number> = { logits: scaledErr(logits, ref.logits!.data, floor) };
-          for (const s of c.states) errs[`state ${s.name}`] = scaledErr(t.state[s.name]!, ref[s.name]!.data, floor);
+          for (const s of c.states) errs[`state ${s.name}`] = scaledErr(final[s.name]!, ref[s.name]!.data, floor);
           note(`${cfg.name} ${variant} predict`, errs);
           for (const [k, e] of Object.entries(errs)) expect(e, k).toBeLessThan(float === 'f32' ? TOL32 : TOL64);
         });
@@ -332,12 +337,17 @@ describe('TypeScript target: nothing is allocated per training step', () => {
         expect(w0).toMatch(/\[base \+ j\] \+= /);
       }
 
-      // predict: its one allocation is the array it returns, on the branch without `out` (a copy of
-      // the logits, or, when a truncated trainer runs inference chunk by chunk, the array they fill)
-      const p = perStepAllocations(source, ['predict']);
+      // predict and evaluate allocate only: the logits predict returns, on the branch without `out`;
+      // the zero-padded copies of fewer sequences than the batch, once per trainer (`??=`); and the
+      // final state, when the caller asks for it
+      const p = perStepAllocations(source, ['predict', 'evaluate']);
       expect(splitCalls(source, p.unknownCalls).unknown).toEqual([]);
-      expect(p.allocations.map((a) => `${a.fn} ${a.what}`), describeAllocations(p.allocations)).toEqual([k.opts.truncation && k.opts.truncation.k1 < T ? 'predict new' : 'predict .slice()']);
-      expect(p.allocations[0]!.node.getFirstAncestorByKind(SyntaxKind.IfStatement)?.getExpression().getText()).toBe('out === undefined');
+      expect(p.allocations.map((a) => `${a.fn} ${a.what}`).sort(), describeAllocations(p.allocations)).toEqual(
+        ['predict new', ...c.inputs.map(() => 'bindForward new'), 'evaluate new', ...c.states.map(() => 'finalState .slice()')].sort(),
+      );
+      const result = p.allocations.find((a) => a.fn === 'predict')!;
+      expect(result.node.getFirstAncestorByKind(SyntaxKind.IfStatement)?.getExpression().getText()).toBe('result === undefined');
+      for (const a of p.allocations.filter((x) => x.what === 'new' && x.fn !== 'predict')) expect(a.node.getParent()?.getText()).toMatch(/^pad_\w+ \?\?= new /);
     });
   }
 });

@@ -52,7 +52,7 @@ describe('compile', () => {
     const direct = compileTrainer(traced, {
       seq: 5,
       truncation: { k1: 2, k2: 3 },
-      optimizer: { kind: 'momentum', lr: 0.05, momentum: 0.5, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
+      optimizer: { kind: 'momentum', lr: 0.05, momentum: 0.5, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, alpha: 0.99 },
       clip: 1,
       seed: 3,
     });
@@ -83,7 +83,7 @@ describe('compile', () => {
     ['a batch of zero', CELL, { batch: 0 }, /^compile: option 'batch' must be a positive integer, got 0$/],
     ['a sequence length that is a string', CELL, { seq: '8' }, /^compile: option 'seq' must be a positive integer, got '8'$/],
     ['an unknown format', CELL, { format: 'wasm' }, /^compile: option 'format' must be 'ts' or 'js', got 'wasm'$/],
-    ['an unknown optimizer', CELL, { optimizer: 'rmsprop' }, /^compile: option 'optimizer' must be 'sgd' or 'momentum' or 'adam', got 'rmsprop'$/],
+    ['an unknown optimizer', CELL, { optimizer: 'lion' }, /^compile: option 'optimizer' must be 'sgd' or 'momentum' or 'adam' or 'adamw' or 'rmsprop', got 'lion'$/],
     ['a momentum of 1', CELL, { momentum: 1 }, /^compile: option 'momentum' must be a number in \[0, 1\), got 1$/],
     ['sizes that are not numbers', CELL, { sizes: { H: '4' } }, /^compile: option 'sizes.H' must be a number, got '4'$/],
     ['a truncation k2 < k1', CELL, { seq: 6, truncate: '3:2' }, /^truncate: k2 \(2\) must be at least k1 \(3\)/],

@@ -162,7 +162,7 @@ describe('lengths: the batch checks', async () => {
     expect(t.lossAndGrad(full)).toBe(u.lossAndGrad({ ...good, lengths: Int32Array.from([T, T, T]) }));
   });
   it('step in windows of 2: a window where every sequence has ended only carries the state on', async () => {
-    const { mod: m2 } = await compileAndLoad(c, { seq: T, truncation: { k1: 2, k2: 2 }, float: 'f64', optimizer: { kind: 'sgd', lr: 0.5, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8 } });
+    const { mod: m2 } = await compileAndLoad(c, { seq: T, truncation: { k1: 2, k2: 2 }, float: 'f64', optimizer: { kind: 'sgd', lr: 0.5, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, alpha: 0.99 } });
     const short = { ...good, lengths: Int32Array.from([2, 2, 1]) }; // steps 2..4 are padding everywhere
     const t = m2.createTrainer({ seed: 5 }), u = m2.createTrainer({ seed: 5 });
     const loss = u.lossAndGrad(short);

@@ -30,6 +30,8 @@ function sched(sizes: Record<string, number>, functions: ScheduleFunction[]): Sc
     states: [],
     sequence: [],
     inferenceSequence: [],
+    evaluationSequence: [],
+    diagnosticsSequence: null,
   };
 }
 

@@ -42,7 +42,7 @@ describe('runtime checks', () => {
     [{ beta2: -0.5 }, 'createTrainer: beta2 must be in [0, 1), got -0.5'],
     [{ eps: 0 }, 'createTrainer: eps must be a positive number, got 0'],
     [{ seed: 1.5 }, 'createTrainer: seed must be a non-negative integer, got 1.5'],
-    [{ lrate: 0.1 }, "createTrainer: unknown option 'lrate'; the options are seed, lr, momentum, beta1, beta2, eps, clip"],
+    [{ lrate: 0.1 }, "createTrainer: unknown option 'lrate'; the options are seed, lr, momentum, beta1, beta2, eps, weightDecay, alpha, clip"],
   ])('createTrainer(%j) is refused', (options, message) => {
     expect(() => mod.createTrainer(options as never)).toThrow(message);
   });
@@ -74,7 +74,7 @@ describe('runtime checks', () => {
     t.hyper.clip = null;
     t.hyper.momentum = 0;
     expect(t.hyper).toMatchObject({ lr: 0.5, clip: null, momentum: 0 });
-    expect(JSON.parse(JSON.stringify(t.hyper))).toEqual({ lr: 0.5, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, clip: null });
+    expect(JSON.parse(JSON.stringify(t.hyper))).toEqual({ lr: 0.5, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, alpha: 0.99, clip: null });
     expect(() => ((t.hyper as Record<string, unknown>).learningRate = 0.1)).toThrow(TypeError);
   });
 

@@ -187,17 +187,27 @@ describe('live views and state', () => {
     expect(arr(flatGrads(t))).toEqual(arr(g1));
   });
 
-  it('predict starts from and advances the state; step carries it too', () => {
+  it('predict never touches the training state: it starts from zeros (or a given state) and can return the final state; step carries the state', () => {
     const t = sgd.createTrainer();
     const env = envOf(cE, t, T, 5);
     const batch = batchOf(cE, env, 'f32');
+    t.state.h!.set(t.state.h!.map((_, i) => Math.sin(i + 1) / 2)); // a state that is not zero
     const s0 = Float32Array.from(t.state.h!);
     t.lossAndGrad(batch);
     const afterLG = Float32Array.from(t.state.h!);
     t.state.h!.set(s0);
-    const logits = t.predict(batch.inputs);
-    expect(arr(t.state.h!)).toEqual(arr(afterLG)); // the same forward pass, the same final state
-    expect(logits.length).toBe(T * B * Y);
+    const final: Record<string, Float32Array | Float64Array> = {};
+    const fromS0 = t.predict(batch.inputs, undefined, { state: { h: s0 }, final });
+    expect(arr(t.state.h!)).toEqual(arr(s0)); // the training state is as it was
+    expect(arr(final.h!)).toEqual(arr(afterLG)); // the same forward pass, the same final state
+    expect(fromS0.length).toBe(T * B * Y);
+    // without a state: from zeros, whatever the training state is, and again the same on a second call
+    const fromZero = t.predict(batch.inputs);
+    expect(arr(t.state.h!)).toEqual(arr(s0));
+    t.resetState();
+    const afterReset = t.predict(batch.inputs);
+    expect(arr(fromZero)).toEqual(arr(afterReset));
+    expect(arr(fromZero)).not.toEqual(arr(fromS0));
     t.state.h!.set(s0);
     const p0 = arr(t.exportParams());
     t.step(batch);
@@ -720,7 +730,9 @@ describe('bad input: a clear error, and nothing changes', () => {
       expectRejected(t, () => t.lossAndGrad(batch as GenBatch), msgs, `lossAndGrad, ${what}`);
       expectRejected(t, () => t.step(batch as GenBatch), msgs, `step, ${what}`);
       const inputs = (batch as GenBatch | null)?.inputs;
-      if (inputs !== undefined && !/target/.test(what)) expectRejected(t, () => t.predict(inputs), msgs, `predict, ${what}`);
+      // predict and evaluate take 1 to B sequences: a length that is no whole number of them is named as such
+      const forward = /too short|too long/.test(what) ? [/^predict: inputs\.x has \d+ values, expected 8·n for n sequences \[4, n, 2\], n from 1 to 2$/] : msgs;
+      if (inputs !== undefined && !/target/.test(what)) expectRejected(t, () => t.predict(inputs), forward, `predict, ${what}`);
     }
   });
 
@@ -737,7 +749,7 @@ describe('bad input: a clear error, and nothing changes', () => {
     for (const [what, xs, msgs] of cases) {
       expectRejected(t, () => t.lossAndGrad({ inputs: { x: xs as Int32Array }, targets: good.targets }), msgs, `lossAndGrad, ${what}`);
       expectRejected(t, () => t.step({ inputs: { x: xs as Int32Array }, targets: good.targets }), msgs, `step, ${what}`);
-      expectRejected(t, () => t.predict({ x: xs as Int32Array }), msgs, `predict, ${what}`);
+      expectRejected(t, () => t.predict({ x: xs as Int32Array }), what === 'tokens too short' ? [/^predict: inputs\.x has 6 values, expected 4·n for n sequences \[4, n\], n from 1 to 2$/] : msgs, `predict, ${what}`);
     }
   });
 

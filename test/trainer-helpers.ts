@@ -24,15 +24,26 @@ export interface GenTrainer {
   readonly params: Record<string, FloatArray>;
   readonly grads: Record<string, FloatArray>;
   readonly state: Record<string, FloatArray>;
-  hyper: { lr: number; momentum: number; beta1: number; beta2: number; eps: number; clip: number | null };
+  hyper: { lr: number; momentum: number; beta1: number; beta2: number; eps: number; weightDecay: number; alpha: number; clip: number | null };
+  readonly lastStep: { readonly loss: number; readonly gradNorm: number; readonly clipped: boolean };
   lossAndGrad(batch: GenBatch): number;
   step(batch: GenBatch): number;
-  predict(inputs: Record<string, FloatArray | Int32Array>, out?: FloatArray, lengths?: Int32Array): FloatArray;
+  predict(inputs: Record<string, FloatArray | Int32Array>, out?: FloatArray, options?: ForwardOptions): FloatArray;
+  evaluate(batch: GenBatch, options?: ForwardOptions): number;
+  saveCheckpoint(): string;
+  loadCheckpoint(json: string): void;
   resetState(): void;
   saveParams(): string;
   loadParams(json: string): void;
   exportParams(): FloatArray;
   importParams(flat: FloatArray): void;
+}
+
+export interface ForwardOptions {
+  state?: Record<string, FloatArray>;
+  final?: Record<string, FloatArray>;
+  /** A trainer compiled with --lengths: each sequence's length [n] (predict). */
+  lengths?: Int32Array;
 }
 
 export interface TrainerOptions {
@@ -42,6 +53,8 @@ export interface TrainerOptions {
   beta1?: number;
   beta2?: number;
   eps?: number;
+  weightDecay?: number;
+  alpha?: number;
   clip?: number | null;
 }
 
@@ -59,7 +72,8 @@ export interface GenSpec {
   target: { dtype: 'f32' | 'f64' | 'i32'; shape: number[]; classes?: number; accepts?: ('f32' | 'f64')[] };
   params: Record<string, number[]>;
   state: Record<string, number[]>;
-  optimizer: { kind: string; lr: number; momentum: number; beta1: number; beta2: number; eps: number };
+  optimizer: { kind: string; lr: number; momentum: number; beta1: number; beta2: number; eps: number; weightDecay: number; alpha: number };
+  init: Record<string, unknown>;
   clip: number | null;
   seed: number;
 }

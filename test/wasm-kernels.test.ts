@@ -21,7 +21,7 @@ import { expV, logV, sigmoidV, tanhV } from '../codegen/wasm/math.ts';
 import { softmaxFunction } from '../codegen/wasm/softmax.ts';
 import { matmulFunction, matmulName, tileOf, type MatmulShape } from '../codegen/wasm/matmul.ts';
 import { leadingSumFunction, transposeFunction } from '../codegen/wasm/reshape.ts';
-import { compileTrainer } from '../src/compile.ts';
+import { compileTrainer, defaultOptimizer } from '../src/compile.ts';
 import { compile } from '../src/compile-module.ts';
 import { traceCell } from '../src/dsl/trace.ts';
 import { importGenerated } from '../src/run-module.ts';
@@ -286,7 +286,7 @@ describe('the wasm target: module and memory', () => {
   };
 
   it('embeds kernels that import nothing and export one memory of fixed size; the views stay live through training', async () => {
-    const source = compileTrainer(c, { seq: 4, target: 'wasm', optimizer: { kind: 'adam', lr: 0.01, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8 } });
+    const source = compileTrainer(c, { seq: 4, target: 'wasm', optimizer: defaultOptimizer('adam', 0.01) });
     // (the relaxed-SIMD module compiles only where the engine has it: the test below instantiates it, with no imports, in such a Node)
     expect(WebAssembly.validate(Buffer.from(source.match(/const WASM_RELAXED = '([^']*)'/)![1]!, 'base64')), 'relaxed SIMD in this Node').toBe(false);
     for (const name of ['WASM_PLAIN']) {

@@ -8,14 +8,19 @@ import type { Init, OptimizerKind, OptimizerSpec } from '../../ir/program.ts';
 
 export type { OptimizerKind, OptimizerSpec };
 
-/** Optimizer defaults: PyTorch's (lr 0.1 for SGD is ours; Adam's 1e-3 and betas are PyTorch's). */
+/**
+ * Optimizer defaults: PyTorch's (lr 0.1 for SGD and momentum is ours; Adam's and AdamW's 1e-3,
+ * betas and eps, AdamW's weight decay 0.01, RMSprop's lr 0.01 and alpha 0.99 are PyTorch's).
+ */
 export const defaultOptimizer = (kind: OptimizerKind = 'sgd', lr?: number): OptimizerSpec => ({
   kind,
-  lr: lr ?? (kind === 'adam' ? 1e-3 : 0.1),
+  lr: lr ?? (kind === 'adam' || kind === 'adamw' ? 1e-3 : kind === 'rmsprop' ? 1e-2 : 0.1),
   momentum: 0.9,
   beta1: 0.9,
   beta2: 0.999,
   eps: 1e-8,
+  weightDecay: 0.01,
+  alpha: 0.99,
 });
 
 /** mulberry32, and a Gaussian by Box-Muller: small, seeded, reproducible. */
@@ -57,6 +62,15 @@ export function writeInit(w: CodeBlockWriter, v: string, shape: readonly number[
     case 'orthogonal':
       w.writeLine(`orthogonalBlocks(${v}, ${rows}, ${cols}, ${init.gain}, rand);`);
       return;
+    case 'constant':
+      w.writeLine(`${v}.fill(${init.value});`);
+      return;
+    case 'split': {
+      // each part a view of its rows, drawn in order
+      const part = shape[0]! / init.parts.length, size = shape.reduce((a, b) => a * b, 1) / init.parts.length;
+      init.parts.forEach((p, k) => writeInit(w, `${v}.subarray(${k * size}, ${(k + 1) * size})`, [part, ...shape.slice(1)], p));
+      return;
+    }
     case 'identity':
       // per square block, so a [4H, H] gate matrix gets I in each gate
       w.writeLine(`${v}.fill(0);`);

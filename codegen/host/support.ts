@@ -4,7 +4,7 @@
  * loaded as JSON (checked whole before anything changes).
  */
 import { CodeBlockWriter, type Project } from 'ts-morph';
-import type { ModelInterface } from '../../ir/program.ts';
+import type { Init, ModelInterface } from '../../ir/program.ts';
 import { writeOrthogonal, writeRandom } from './runtime.ts';
 import { writeLengthsSupport } from './lengths.ts';
 import type { TrainerConfig } from './trainer.ts';
@@ -12,12 +12,17 @@ import type { TrainerConfig } from './trainer.ts';
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 const newWriter = () => new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: true });
 
-/** Batch checks, parameter (de)serialisation, init helpers: module-level functions. */
-export function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: ModelInterface, cfg: TrainerConfig, F: string, T: number): void {
+/** The optimizer settings a trainer's `hyper` holds (the WebGPU host has fewer). */
+export type HyperName = 'lr' | 'momentum' | 'beta1' | 'beta2' | 'eps' | 'weightDecay' | 'alpha' | 'clip';
+export const HYPER_NAMES: readonly HyperName[] = ['lr', 'momentum', 'beta1', 'beta2', 'eps', 'weightDecay', 'alpha', 'clip'];
+
+/** Batch checks, parameter (de)serialisation, init helpers, the optimizer settings' checks: module-level functions. */
+export function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: ModelInterface, cfg: TrainerConfig, F: string, T: number, hyperNames: readonly HyperName[] = HYPER_NAMES): void {
   const w = newWriter();
   writeRandom(w);
   w.blankLine();
-  if (c.params.some((p) => p.init.kind === 'orthogonal')) writeOrthogonal(w), w.blankLine();
+  const usesOrthogonal = (i: Init): boolean => i.kind === 'orthogonal' || (i.kind === 'split' && i.parts.some(usesOrthogonal));
+  if (c.params.some((p) => usesOrthogonal(p.init))) writeOrthogonal(w), w.blankLine();
   w.write('function describe(v: unknown): string').block(() => {
     w.writeLine("if (v === null || v === undefined) return String(v);");
     w.writeLine("if (ArrayBuffer.isView(v)) return `${v.constructor.name} of ${(v as unknown as { length: number }).length} values`;");
@@ -83,41 +88,47 @@ export function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: Mod
     if (c.target.kind === 'dense') w.writeLine('if (targets) for (let k = 0; k < targets.length; k++) if (!Number.isFinite(targets[k])) throw new RangeError(`targets[${k}] = ${targets[k]} is not finite; nothing changed`);');
   });
   w.blankLine();
-  w.writeLine('type Hyper = { lr: number; momentum: number; beta1: number; beta2: number; eps: number; clip: number | null };');
-  w.writeLine('/** The range of each optimizer setting: createTrainer\'s options and every later change of trainer.hyper are held to it. */');
-  w.writeLine('const HYPER: Record<keyof Hyper, { ok: (x: number) => boolean; want: string }> = {');
-  for (const line of [
-    "lr: { ok: (x) => Number.isFinite(x) && x > 0, want: 'a positive number' },",
-    "momentum: { ok: (x) => x >= 0 && x < 1, want: 'in [0, 1)' },",
-    "beta1: { ok: (x) => x >= 0 && x < 1, want: 'in [0, 1)' },",
-    "beta2: { ok: (x) => x >= 0 && x < 1, want: 'in [0, 1)' },",
-    "eps: { ok: (x) => Number.isFinite(x) && x > 0, want: 'a positive number' },",
-    "clip: { ok: (x) => Number.isFinite(x) && x > 0, want: 'a positive number or null (no clipping)' },",
-  ]) w.writeLine(`  ${line}`);
+  // one range table for every optimizer setting: createTrainer's options, every later change of
+  // trainer.hyper (checked where it is set) and a checkpoint's hyper are all held to it
+  const ranges: Record<HyperName, [string, string]> = {
+    lr: ['Number.isFinite(x) && x > 0', 'a positive number'],
+    momentum: ['x >= 0 && x < 1', 'in [0, 1)'],
+    beta1: ['x >= 0 && x < 1', 'in [0, 1)'],
+    beta2: ['x >= 0 && x < 1', 'in [0, 1)'],
+    eps: ['Number.isFinite(x) && x > 0', 'a positive number'],
+    weightDecay: ['Number.isFinite(x) && x >= 0', 'a non-negative number'],
+    alpha: ['x >= 0 && x < 1', 'in [0, 1)'],
+    clip: ['Number.isFinite(x) && x > 0', 'a positive number or null (no clipping)'],
+  };
+  w.writeLine(`type HyperName = ${hyperNames.map((n) => `'${n}'`).join(' | ')};`);
+  w.writeLine('/** The range of each optimizer setting: createTrainer\'s options, every later change of trainer.hyper and a checkpoint\'s hyper are held to it. */');
+  w.writeLine('const HYPER: Record<HyperName, { ok: (x: number) => boolean; want: string }> = {');
+  for (const n of hyperNames) w.writeLine(`  ${n}: { ok: (x) => ${ranges[n][0]}, want: '${ranges[n][1]}' },`);
   w.writeLine('};');
-  w.write('function checkHyper(what: string, name: keyof Hyper, v: unknown): void').block(() => {
+  w.write('function checkHyper(what: string, name: HyperName, v: unknown): void').block(() => {
     w.writeLine("if (name === 'clip' && v === null) return;");
     w.writeLine('if (!(typeof v === \'number\' && HYPER[name].ok(v))) throw new RangeError(`${what} must be ${HYPER[name].want}, got ${typeof v === \'string\' ? JSON.stringify(v) : String(v)}`);');
   });
   w.blankLine();
-  w.writeLine('/** createTrainer\'s options, checked whole: a typo or an out-of-range value is an error, not a silent default. */');
-  w.write('function checkOptions(options: TrainerOptions): void').block(() => {
-    w.writeLine("if (typeof options !== 'object' || options === null) throw new TypeError(`createTrainer: options must be an object, got ${describe(options)}`);");
-    w.writeLine("const known = ['seed', 'lr', 'momentum', 'beta1', 'beta2', 'eps', 'clip'];");
-    w.writeLine("for (const key in options) if (!known.includes(key)) throw new TypeError(`createTrainer: unknown option '${key}'; the options are ${known.join(', ')}`);");
-    w.writeLine("if (options.seed !== undefined && !(typeof options.seed === 'number' && Number.isSafeInteger(options.seed) && options.seed >= 0)) throw new RangeError(`createTrainer: seed must be a non-negative integer, got ${String(options.seed)}`);");
-    w.writeLine("for (const name of Object.keys(HYPER) as (keyof Hyper)[]) if (options[name] !== undefined) checkHyper(`createTrainer: ${name}`, name, options[name]);");
+  w.writeLine('/** createTrainer\'s options (or a checkpoint\'s hyper), checked whole: a typo or an out-of-range value is an error, not a silent default. */');
+  w.write("function checkOptions(options: TrainerOptions, where = 'createTrainer'): void").block(() => {
+    w.writeLine("if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options must be an object, got ${describe(options)}`);");
+    w.writeLine(`const known = [${['seed', ...hyperNames].map((n) => `'${n}'`).join(', ')}];`);
+    w.writeLine("for (const key in options) if (!known.includes(key)) throw new TypeError(`${where}: unknown option '${key}'; the options are ${known.join(', ')}`);");
+    w.writeLine("if (options.seed !== undefined && !(typeof options.seed === 'number' && Number.isSafeInteger(options.seed) && options.seed >= 0)) throw new RangeError(`${where}: seed must be a non-negative integer, got ${String(options.seed)}`);");
+    w.writeLine('const given = options as Record<string, unknown>;');
+    w.writeLine('for (const name of Object.keys(HYPER) as HyperName[]) if (given[name] !== undefined) checkHyper(`${where}: ${name}`, name, given[name]);');
   });
   w.blankLine();
   w.writeLine('/** trainer.hyper: the settings every update reads, each checked when it is set, so a bad value throws where it is written and never reaches an update. */');
-  w.write('function checkedHyper(initial: Hyper): Hyper').block(() => {
-    w.writeLine('const values: Hyper = { ...initial };');
-    w.writeLine('const hyper = {} as Hyper;');
-    w.write('for (const name of Object.keys(HYPER) as (keyof Hyper)[])').block(() => {
+  w.write('function checkedHyper<H extends Partial<Record<HyperName, number | null>>>(initial: H): H').block(() => {
+    w.writeLine('const values = { ...initial } as Record<HyperName, unknown>;');
+    w.writeLine('const hyper = {} as H;');
+    w.write('for (const name of Object.keys(initial) as HyperName[])').block(() => {
       w.writeLine('Object.defineProperty(hyper, name, {');
       w.writeLine('  enumerable: true,');
       w.writeLine('  get: () => values[name],');
-      w.writeLine('  set: (v: unknown) => { checkHyper(`trainer.hyper.${name}`, name, v); (values as Record<keyof Hyper, unknown>)[name] = v; },');
+      w.writeLine('  set: (v: unknown) => { checkHyper(`trainer.hyper.${name}`, name, v); values[name] = v; },');
       w.writeLine('});');
     });
     w.writeLine('// no other keys: a misspelt setting (hyper.learningRate) throws rather than being ignored');

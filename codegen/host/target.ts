@@ -29,7 +29,7 @@ export interface Target {
   sliceOut(from: View, size: number): string;
   /** `function update(): void`: one optimizer step over P from G (moments M, V; `hyper`, `stepCount`). */
   writeUpdate(w: CodeBlockWriter, kind: OptimizerKind): void;
-  /** `function clip(): void`: scale G to global L2 norm `hyper.clip` when it is longer. */
+  /** `function clip(): number`: the global L2 norm of G, before G is scaled to norm `hyper.clip` when it is longer (and `hyper.clip` is not null). */
   writeClip(w: CodeBlockWriter): void;
   // Optional: a target whose kernels see only their own memory (wasm) places the host's arrays there.
   /** Module-level statements after the host's helpers (the wasm target's bytes, its async creator). */

@@ -6,7 +6,7 @@
  * with ts-morph.
  */
 import { CodeBlockWriter, Project, VariableDeclarationKind } from 'ts-morph';
-import type { OptimizerSpec, Run, TrainingProgram } from '../../ir/program.ts';
+import { optimizerMoments, type OptimizerSpec, type Run, type TrainingProgram } from '../../ir/program.ts';
 import { buildSchedule } from '../schedule/build.ts';
 import type { MemoryPlan, Schedule } from '../schedule/types.ts';
 import { RnncError } from '../../ir/error.ts';
@@ -14,6 +14,10 @@ import { planMemory } from '../schedule/memory.ts';
 import type { Target } from './target.ts';
 import { writeInit } from './runtime.ts';
 import { writeSupport } from './support.ts';
+import { writeRun } from './runs.ts';
+import { writeForward, writeForwardChecks } from './forward.ts';
+import { writeCheckpoint, writeCheckpointSupport } from './checkpoint.ts';
+import { diagnosisType, writeDiagnose, writeSpectral } from './diagnose.ts';
 import { writeLengthsState } from './lengths.ts';
 
 export interface TrainerConfig {
@@ -22,6 +26,8 @@ export interface TrainerConfig {
   /** Clip gradients to this global L2 norm before each update (null: no clipping). */
   readonly clip: number | null;
   readonly seed: number;
+  /** Whether the program holds the diagnostics functions (planTraining's withDiagnostics; default false). */
+  readonly diagnose?: boolean;
 }
 
 
@@ -43,7 +49,7 @@ export const MAX_ELEMENTS = 2 ** 32;
 /** The bytes a trainer allocates; refused past what a typed array can hold. */
 function checkAllocatable(schedule: Schedule, memory: MemoryPlan, cfg: TrainerConfig): number {
   const nP = schedule.params.reduce((a, p) => a + p.size, 0), nS = schedule.states.reduce((a, s) => a + s.size, 0);
-  const moments = cfg.optimizer.kind === 'sgd' ? 0 : cfg.optimizer.kind === 'momentum' ? 1 : 2;
+  const has = optimizerMoments(cfg.optimizer.kind), moments = Number(has.m) + Number(has.v);
   const arrays: [string, number][] = [['the parameters', nP], ['the state', nS], ['the scratch arena', memory.arenaSize]];
   const perElement = cfg.float === 'f32' ? 4 : 8;
   // P, G, the optimizer's moments and the copies step() restores from; S and its copy; the arena
@@ -66,10 +72,10 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
   const trainerBytes = checkAllocatable(schedule, memory, cfg);
   const { params, states } = schedule;
   const nP = params.reduce((a, p) => a + p.size, 0), nS = states.reduce((a, s) => a + s.size, 0);
+  const has = optimizerMoments(cfg.optimizer.kind);
   const every = c.lossOn === 'every';
   const targetStep = c.target.kind === 'class' ? [B] : [B, ...c.target.shape]; // one step's target
   const totalPositions = program.totalPositions;
-  const logitsOf = (fn: string) => schedule.functions.find((f) => f.name === fn)!.liveOut[0]!;
   const Y = program.inference[0]!.graph.outputs.logits!.shape[2]!;
   const kib = (n: number) => `${((n * (cfg.float === 'f32' ? 4 : 8)) / 1024).toFixed(1)} KiB`;
 
@@ -98,6 +104,8 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
     target: c.target.kind === 'class' ? { dtype: 'i32', shape: targetShape, classes: c.target.classes } : { ...dense, shape: targetShape },
     params: Object.fromEntries(params.map((p) => [p.name, p.shape])),
     state: Object.fromEntries(states.map((s) => [s.name, s.shape])),
+    // each parameter's init scheme as the cell declared it (init.split parts included)
+    init: Object.fromEntries(c.params.map((p) => [p.name, p.init])),
     optimizer: cfg.optimizer,
     clip: cfg.clip,
     seed: cfg.seed,
@@ -123,31 +131,55 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
     { name: 'beta1', type: 'number', hasQuestionToken: true },
     { name: 'beta2', type: 'number', hasQuestionToken: true },
     { name: 'eps', type: 'number', hasQuestionToken: true },
+    { name: 'weightDecay', type: 'number', hasQuestionToken: true },
+    { name: 'alpha', type: 'number', hasQuestionToken: true },
     { name: 'clip', type: 'number | null', hasQuestionToken: true },
+  ] });
+  sf.addTypeAlias({ isExported: true, name: 'Hyper', type: '{ lr: number; momentum: number; beta1: number; beta2: number; eps: number; weightDecay: number; alpha: number; clip: number | null }' });
+  sf.addInterface({ isExported: true, name: 'StepStats', properties: [
+    { name: 'loss', type: 'number', isReadonly: true },
+    { name: 'gradNorm', type: 'number', isReadonly: true },
+    { name: 'clipped', type: 'boolean', isReadonly: true },
+  ] });
+  sf.addTypeAlias({ isExported: true, name: 'Diagnosis', docs: ['What diagnose(batch) returns.'], type: diagnosisType(c, T) });
+  sf.addInterface({ isExported: true, name: 'ForwardOptions', docs: [`Where predict and evaluate start (zeros by default), and an object to receive the final state${c.lengths ? '; predict also takes the lengths' : ''}.`], properties: [
+    { name: 'state', type: `Partial<Record<${Object.keys(spec.state).map((k) => JSON.stringify(k)).join(' | ')}, ${denseT}>>`, hasQuestionToken: true, docs: ['The state to start from, per name: [n, ...shape]; a state not given starts at zero.'] },
+    { name: 'final', type: `Record<string, ${floatT}>`, hasQuestionToken: true, docs: ['Receives the final state, per name, as fresh arrays [n, ...shape].'] },
+    ...(c.lengths ? [{ name: 'lengths', type: 'Int32Array', hasQuestionToken: true, docs: [`predict: each sequence's length [n], 1..${T}; a sequence's state is held from its end on (default: all ${T}).`] }] : []),
   ] });
   sf.addInterface({ isExported: true, name: 'Trainer', properties: [
     { name: 'params', type: `Record<string, ${floatT}>`, isReadonly: true, docs: ['Live views of the parameters, by the cell\'s names.'] },
     { name: 'grads', type: `Record<string, ${floatT}>`, isReadonly: true, docs: ['Live views of the last computed gradients.'] },
     { name: 'state', type: `Record<string, ${floatT}>`, isReadonly: true, docs: ['The recurrent state, [B, ...] per name; carried across calls until resetState().'] },
-    { name: 'hyper', type: '{ lr: number; momentum: number; beta1: number; beta2: number; eps: number; clip: number | null }', isReadonly: true, docs: ['Optimizer settings; may be changed between steps, each checked when set (a RangeError naming it and the value).'] },
+    { name: 'hyper', type: 'Hyper', isReadonly: true, docs: ['Optimizer settings; may be changed between steps, each checked when set (a RangeError naming it and the value).'] },
+    { name: 'lastStep', type: 'StepStats', isReadonly: true, docs: ['What the last step did: its loss, the global gradient norm before clipping (the largest over its windows) and whether it clipped.'] },
     { name: 'lossAndGrad', type: '(batch: Batch) => number', docs: ['Forward and backward over the batch; fills grads, returns the mean loss; changes no parameter.'] },
     { name: 'step', type: '(batch: Batch) => number', docs: ['lossAndGrad, then clipping and an update per truncation window; returns the mean loss.'] },
     {
       name: 'predict',
-      type: `(inputs: Inputs, out?: ${floatT}${c.lengths ? ', lengths?: Int32Array' : ''}) => ${floatT}`,
+      type: `(inputs: Inputs, out?: ${floatT}, options?: ForwardOptions) => ${floatT}`,
       docs: [
-        `Logits [T, B, ${Y}] = [${T}, ${B}, ${Y}] for every step, from and advancing the state. Returns a fresh ${floatT} each call, or, given \`out\` (a ${floatT} of ${T * B * Y} values), writes the logits into it and returns it: an inference loop then allocates nothing.`,
+        `Logits [T, n, Y] = [${T}, n, ${Y}] for every step of n ≤ ${B} sequences, from zeros (or options.state); the training state is left as it was, and options.final receives the final state. Returns a fresh ${floatT} each call, or, given \`out\` (a ${floatT} of ${T}·n·${Y} values), writes the logits into it and returns it.`,
       ],
     },
+    { name: 'evaluate', type: '(batch: Batch, options?: ForwardOptions) => number', docs: [`The mean loss of n ≤ ${B} sequences, forward only (no backward pass), from zeros (or options.state); changes nothing in the trainer.`] },
+    { name: 'diagnose', type: '(batch: Batch, options?: { iterations?: number; seed?: number }) => Diagnosis', docs: ['One forward and backward pass, no update (grads filled as lossAndGrad fills them, state and parameters unchanged): ‖∂L/∂h_t‖ and ‖h_t‖ at every step, the gradient norm, the spectral radius and largest singular value of each recurrent weight (power iteration: `iterations`, default 2000, from `seed`).'] },
     { name: 'resetState', type: '() => void' },
     { name: 'saveParams', type: '() => string', docs: ['Parameters as JSON.'] },
     { name: 'loadParams', type: '(json: string) => void', docs: ['Parameters from saveParams() JSON; checked whole before anything changes.'] },
+    { name: 'saveCheckpoint', type: '() => string', docs: ['Parameters, optimizer moments and step count, state and hyper, with the spec, as JSON: a run resumes exactly from it.'] },
+    { name: 'loadCheckpoint', type: '(json: string) => void', docs: ['A saveCheckpoint() file back; a mismatched or corrupt one is refused whole (nothing changes).'] },
     { name: 'exportParams', type: `() => ${floatT}`, docs: ['All parameters as one flat array (in spec.params order).'] },
     { name: 'importParams', type: `(flat: ${floatT}) => void` },
   ] });
   writeSupport(sf, c, cfg, F, T);
-  const arrays = { P: nP, S: nS, M: cfg.optimizer.kind === 'sgd' ? 0 : nP, V: cfg.optimizer.kind === 'adam' ? nP : 0 };
+  const arrays = { P: nP, S: nS, M: has.m ? nP : 0, V: has.v ? nP : 0 };
   if (target.moduleStatements) sf.addStatements(target.moduleStatements(schedule, memory, arrays));
+  const fw = newWriter();
+  writeForwardChecks(fw, c, cfg.float, T, !c.lengths && schedule.evaluationSequence.length > 0);
+  writeCheckpointSupport(fw, cfg.float);
+  if (schedule.diagnosticsSequence !== null) writeSpectral(fw); // (diagnose's power iteration)
+  sf.addStatements(fw.toString());
 
   sf.addFunction({
     isExported: true,
@@ -166,7 +198,9 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       }
       w.writeLine(`// a copy of everything step() may change, restored if a window produces a non-finite loss or gradient`);
       w.writeLine(`const saved = { P: new ${F}(${nP}), M: new ${F}(M.length), V: new ${F}(V.length), S: new ${F}(${nS}), stepCount: new Float64Array(1) };`);
-      w.writeLine(`const hyper = checkedHyper({ lr: options.lr ?? ${cfg.optimizer.lr}, momentum: options.momentum ?? ${cfg.optimizer.momentum}, beta1: options.beta1 ?? ${cfg.optimizer.beta1}, beta2: options.beta2 ?? ${cfg.optimizer.beta2}, eps: options.eps ?? ${cfg.optimizer.eps}, clip: options.clip === undefined ? ${cfg.clip} : options.clip });`);
+      const o = cfg.optimizer;
+      w.writeLine(`const hyper: Hyper = checkedHyper({ lr: options.lr ?? ${o.lr}, momentum: options.momentum ?? ${o.momentum}, beta1: options.beta1 ?? ${o.beta1}, beta2: options.beta2 ?? ${o.beta2}, eps: options.eps ?? ${o.eps}, weightDecay: options.weightDecay ?? ${o.weightDecay}, alpha: options.alpha ?? ${o.alpha}, clip: options.clip === undefined ? ${cfg.clip} : options.clip });`);
+      w.writeLine('const lastStep = { loss: NaN, gradNorm: NaN, clipped: false };');
       w.writeLine(`const params: Record<string, ${F}> = { ${params.map((p) => `${p.name}: P.subarray(${p.offset}, ${p.offset + p.size})`).join(', ')} };`);
       w.writeLine(`const grads: Record<string, ${F}> = { ${params.map((p) => `${p.name}: G.subarray(${p.offset}, ${p.offset + p.size})`).join(', ')} };`);
       w.writeLine(`const state: Record<string, ${F}> = { ${states.map((s) => `${s.name}: S.subarray(${s.offset}, ${s.offset + s.size})`).join(', ')} };`);
@@ -206,14 +240,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       // the windows of a sequence as runs of the same function at evenly spaced starts: one loop
       // each, so the module does not grow with the number of windows
       const runs = schedule.sequence;
-      const forRun = (r: Run, body: (start: string, index: string) => void, scoped = false) => {
-        // (a block of its own when the body declares names: one per window)
-        if (r.count === 1) return void (scoped ? w.block(() => body(String(r.start), String(r.index))) : body(String(r.start), String(r.index)));
-        w.write(`for (let n = 0; n < ${r.count}; n++)`).block(() => {
-          w.writeLine(`const start = ${r.start} + n * ${r.stride};`);
-          body('start', `${r.index} + n`);
-        });
-      };
+      const forRun = (r: Run, body: (start: string, index: string) => void, scoped = false) => writeRun(w, r, body, scoped);
       w.write('function lossAndGrad(batch: Batch): number').block(() => {
         w.writeLine('bind(batch);');
         w.writeLine(`checkFinite(batch.inputs${c.target.kind === 'dense' ? ', batch.targets' : ''});`);
@@ -229,7 +256,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       w.write('function step(batch: Batch): number').block(() => {
         w.writeLine('bind(batch);');
         w.writeLine('saved.P.set(P); saved.M.set(M); saved.V.set(V); saved.S.set(S); saved.stepCount.set(stepCount);');
-        w.writeLine('let total = 0;');
+        w.writeLine('let total = 0, gradNorm = 0, clipped = false;');
         for (const r of runs) {
           forRun(r, (start, index) => {
             if (r.positions === 0) return void w.writeLine(`${r.fn}(${start}, 0); // no loss in this window: it only carries the state on`);
@@ -239,7 +266,9 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
               const where = `${index}, ${start}, ${r.len}`;
               w.writeLine(`if (!Number.isFinite(loss)) rollback(\`loss (\${loss})\`, ${where});`);
               w.writeLine(`if (!allFinite(G)) rollback('gradient', ${where});`);
-              w.writeLine('clip();');
+              w.writeLine('const norm = clip();');
+              w.writeLine('gradNorm = Math.max(gradNorm, norm);');
+              w.writeLine('if (hyper.clip !== null && norm > hyper.clip) clipped = true;');
               w.writeLine('update();');
               w.writeLine(`if (!allFinite(P)) rollback('parameter after the update', ${where}, ' (the learning rate may be too large)');`);
               w.writeLine('total += loss;');
@@ -252,7 +281,9 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
             w.write('else').block(update);
           }, r.positions > 0);
         }
-        w.writeLine(c.lengths ? `return total / counted(0, ${T});` : `return total * ${1 / (totalPositions * c.lossElements)};`);
+        w.writeLine(c.lengths ? `const loss = total / counted(0, ${T});` : `const loss = total * ${1 / (totalPositions * c.lossElements)};`);
+        w.writeLine('lastStep.loss = loss; lastStep.gradNorm = gradNorm; lastStep.clipped = clipped;');
+        w.writeLine('return loss;');
       });
       w.blankLine();
       w.write("function rollback(what: string, index: number, start: number, len: number, hint = ''): never").block(() => {
@@ -262,43 +293,23 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       w.blankLine();
       target.writeClip(w);
       w.blankLine();
-      const nLogits = T * B * Y, logitsShape = `[${T}, ${B}, ${Y}]`;
-      w.writeLine(`/** Logits ${logitsShape} (T, B, Y): a fresh array, or written into \`out\` and returned (no allocation). */`);
-      w.write(`function predict(inputs: Inputs, out?: ${F}${c.lengths ? ', lengths?: Int32Array' : ''}): ${F}`).block(() => {
-        w.writeLine('checkInputs(inputs);');
-        if (c.lengths) w.writeLine("checkLengths(lengths, 'predict: lengths');");
-        w.writeLine('checkFinite(inputs);');
-        // checked before the forward pass: a bad \`out\` leaves the state as it was
-        w.write('if (out !== undefined)').block(() => {
-          w.writeLine(`if (!(out instanceof ${F})) throw new TypeError(\`predict: out must be a ${F} of ${nLogits} values ${logitsShape}, got \${describe(out)}\`);`);
-          w.writeLine(`if (out.length !== ${nLogits}) throw new RangeError(\`predict: out has \${out.length} values, expected ${nLogits} ${logitsShape}\`);`);
-        });
-        c.inputs.forEach((i) => w.writeLine(`in_${i.name} = inputs.${i.name};`));
-        if (c.lengths) w.writeLine('fillLengths(lengths, null);');
-        target.afterBind?.(w);
-        const chunks = schedule.inferenceSequence;
-        if (chunks.length === 1 && chunks[0]!.count === 1) {
-          w.writeLine('forward(0);');
-          w.writeLine(`if (out === undefined) return ${target.sliceOut(logitsOf('forward'), nLogits)};`);
-          target.copyOut(w, logitsOf('forward'), 'out', '0', nLogits);
-        } else {
-          // chunk by chunk, each chunk's logits into their place: memory bounded by the chunk, not T
-          w.writeLine(`if (out === undefined) out = new ${F}(${nLogits});`);
-          for (const r of chunks) {
-            forRun(r, (start) => {
-              w.writeLine(`${r.fn}(${start});`);
-              target.copyOut(w, logitsOf(r.fn), 'out', start === '0' ? '0' : `${start} * ${B * Y}`, r.len * B * Y);
-            }, true);
-          }
-        }
-        w.writeLine('return out;');
+      writeCheckpoint(w, { kind: cfg.optimizer.kind, params, states, nP });
+      w.blankLine();
+      // the recurrent weights [k·n, n], as k square blocks n×n (the LSTM's four gates)
+      const recurrent = c.params.flatMap((p, i) => {
+        const [rows, cols] = p.shape as [number, number];
+        return p.recurrent && p.shape.length === 2 && rows % cols === 0 ? [{ name: p.name, offset: params[i]!.offset, blocks: rows / cols, n: cols }] : [];
       });
+      writeDiagnose(w, { c, schedule, target, F, T, scale: 1 / (totalPositions * c.lossElements), recurrent, truncate: `${program.truncation.k1}:${program.truncation.k2}`, compiled: cfg.diagnose ?? false });
+      w.blankLine();
+      writeForward(w, { c, schedule, target, F, T, Y, totalPositions, nS, chunk: Math.max(...program.inference.map((q) => q.len)) });
       w.blankLine();
       w.write('return').block(() => {
-        w.writeLine('params, grads, state, hyper, lossAndGrad, step, predict,');
+        w.writeLine('params, grads, state, hyper, lastStep, lossAndGrad, step, predict, evaluate, diagnose,');
         w.writeLine('resetState: () => void S.fill(0),');
         w.writeLine('saveParams: () => saveParams(params),');
         w.writeLine('loadParams: (json: string) => loadParams(params, json),');
+        w.writeLine('saveCheckpoint, loadCheckpoint,');
         w.writeLine('exportParams: () => P.slice(),');
         w.write(`importParams: (flat: ${F}) =>`).block(() => {
           w.writeLine(`if (!(flat instanceof ${F}) || flat.length !== ${nP}) throw new RangeError(\`importParams: expected a ${F} of ${nP} values, got \${describe(flat)}\`);`);

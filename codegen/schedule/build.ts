@@ -76,5 +76,42 @@ export function buildSchedule(program: TrainingProgram): Schedule {
     const body = lowerBody(bufs, chunk.graph, bind(chunk.graph.inputs, 'start'), { logits: { kind: 'any' }, ...stateSlots('') }, 0);
     functions.push({ name: chunk.fn, args: [{ name: 'start', type: 'int' }], items: body.items, liveOut: [body.outputs.logits!] });
   }
-  return { buffers: bufs.list, functions, params, states, sequence: program.sequence, inferenceSequence: program.inferenceSequence };
+  for (const chunk of program.evaluation) {
+    const env = bind(chunk.graph.inputs, 'start');
+    if (chunk.hasLoss) env.set(chunk.graph.inputs[params.length + states.length + m.inputs.length]!.id, { buf: 'in_target', off: every ? variable('start', targetPerStep) : constant(0) });
+    const body = lowerBody(bufs, chunk.graph, env, { ...(chunk.hasLoss ? { loss_rows: { kind: 'any' } } : {}), ...stateSlots('') }, 0);
+    functions.push({ name: chunk.fn, args: [{ name: 'start', type: 'int' }], items: body.items, liveOut: chunk.hasLoss ? [body.outputs.loss_rows!] : [] });
+  }
+  const diag = program.diagnostics;
+  if (diag) {
+    // the probes are zeros, read from constants as long as the longest window
+    const longest = Math.max(...diag.windows.map((w) => w.len));
+    for (const s of states) bufs.declare({ name: `probe_${s.name}`, kind: 'const', dtype: 'f32', size: longest * s.size, value: 0 });
+    for (const win of diag.windows) {
+      const env = bind(win.graph.inputs, 'start');
+      const first = params.length + states.length + m.inputs.length;
+      states.forEach((s, k) => env.set(win.graph.inputs[first + k]!.id, at(`probe_${s.name}`, 0)));
+      env.set(win.graph.inputs[first + states.length]!.id, { buf: 'in_target', off: every ? variable('start', targetPerStep) : constant(0) });
+      const requests: Record<string, OutputRequest> = { ...stateSlots('carry_') };
+      for (const s of states) requests[`trace_${s.name}`] = { kind: 'any' };
+      if (win.hasLoss) {
+        requests.loss_sum = { kind: 'any' };
+        for (const p of params) requests[`grad_${p.name}`] = { kind: 'accumulate', view: at('G', p.offset), scalar: 'scale' };
+        for (const s of states) requests[`grad_probe_${s.name}`] = { kind: 'any' };
+      }
+      const body = lowerBody(bufs, win.graph, env, requests, 0);
+      functions.push({
+        name: win.fn,
+        args: [{ name: 'start', type: 'int' }, { name: 'scale', type: 'float' }],
+        items: body.items,
+        ...(win.hasLoss ? { result: body.outputs.loss_sum! } : {}),
+        // each state per step, then (with a loss) ∂(loss sum)/∂ each state per step
+        liveOut: [...states.map((s) => body.outputs[`trace_${s.name}`]!), ...(win.hasLoss ? states.map((s) => body.outputs[`grad_probe_${s.name}`]!) : [])],
+      });
+    }
+  }
+  return {
+    buffers: bufs.list, functions, params, states, sequence: program.sequence, inferenceSequence: program.inferenceSequence, evaluationSequence: program.evaluationSequence,
+    diagnosticsSequence: diag ? diag.sequence : null,
+  };
 }

@@ -98,6 +98,7 @@ export function printSchedule(s: Schedule, plan?: MemoryPlan): string {
   const calls = (r: Run) => (r.count === 1 ? `${r.fn}(${r.start})` : `${r.fn}(${r.start} + ${r.stride}·n for n < ${r.count})`);
   out.push(`sequence: ${s.sequence.map(calls).join(', ')}`);
   out.push(`inference: ${s.inferenceSequence.map(calls).join(', ')}`);
+  if (s.evaluationSequence.length > 0) out.push(`evaluation: ${s.evaluationSequence.map(calls).join(', ')}`);
   if (plan) out.push(`arena: ${plan.arenaSize} elements (${plan.separateSize} as separate buffers), offsets aligned to ${plan.align}`);
   return out.join('\n');
 }

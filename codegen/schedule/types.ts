@@ -160,4 +160,8 @@ export interface Schedule {
   readonly sequence: readonly WindowRun[];
   /** The inference functions covering a sequence, in order, as runs (one call, unless the trainer is truncated). */
   readonly inferenceSequence: readonly Run[];
+  /** The evaluation functions covering a sequence, as runs (the inference chunks, with the loss). */
+  readonly evaluationSequence: readonly Run[];
+  /** The diagnostics functions covering a sequence, as `sequence` (null when the trainer's windows overlap). */
+  readonly diagnosticsSequence: readonly WindowRun[] | null;
 }

@@ -17,7 +17,7 @@ export function checkSchedule(s: Schedule, plan: MemoryPlan, limit = 20): string
   const problems: string[] = [];
   const decl = new Map(s.buffers.map((b) => [b.name, b]));
   for (const fn of s.functions) {
-    const calls = [...s.sequence, ...s.inferenceSequence].filter((w) => w.fn === fn.name);
+    const calls = [...s.sequence, ...s.inferenceSequence, ...s.evaluationSequence, ...(s.diagnosticsSequence ?? [])].filter((w) => w.fn === fn.name);
     const starts = fn.args.some((a) => a.name === 'start') ? [...new Set(calls.flatMap((r) => Array.from({ length: r.count }, (_, n) => r.start + n * r.stride)))] : [0];
     for (const start of starts) run(fn, start);
   }

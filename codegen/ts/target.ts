@@ -66,12 +66,12 @@ export function tsTarget(float: 'f32' | 'f64'): Target {
     sliceOut: (from, size) => `${from.buf}.slice(${formatAffine(from.off)}, ${plus(formatAffine(from.off), size)})`,
     writeUpdate,
     writeClip(w) {
-      w.write('function clip(): void').block(() => {
-        w.writeLine('if (hyper.clip === null) return;');
+      w.write('function clip(): number').block(() => {
         w.writeLine('let sq = 0;');
         w.writeLine('for (let i = 0; i < G.length; i++) sq += G[i] * G[i];');
         w.writeLine('const norm = Math.sqrt(sq);');
-        w.writeLine('if (norm > hyper.clip) for (let i = 0; i < G.length; i++) G[i] *= hyper.clip / norm;');
+        w.writeLine('if (hyper.clip !== null && norm > hyper.clip) for (let i = 0; i < G.length; i++) G[i] *= hyper.clip / norm;');
+        w.writeLine('return norm;');
       });
     },
   };

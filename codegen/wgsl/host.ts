@@ -120,7 +120,7 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
     { name: 'loadParams', type: '(json: string) => Promise<void>', docs: ['Parameters from saveParams() JSON; checked whole before anything changes.'] },
     { name: 'destroy', type: '() => void', docs: ['Frees the trainer\'s GPU buffers (not the device).'] },
   ] });
-  writeSupport(sf, c, cfg, 'Float32Array', T);
+  writeSupport(sf, c, cfg, 'Float32Array', T, ['lr', 'momentum', 'beta1', 'beta2', 'eps', 'clip']);
 
   const w = newWriter();
   w.writeLine('/** The WGSL shaders: the schedule\'s kernels, then the host\'s (norms, clipping, update). */');

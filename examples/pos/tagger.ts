@@ -8,7 +8,7 @@ import { batches, type Encoded, type SentenceBatch } from './sentences.ts';
 /** What the tagger uses of a generated trainer (docs/trainer-api.md). */
 export interface TaggerTrainer {
   step(batch: SentenceBatch): number;
-  predict(inputs: SentenceBatch['inputs'], out?: Float32Array, lengths?: Int32Array): Float32Array;
+  predict(inputs: SentenceBatch['inputs'], out?: Float32Array, options?: { lengths?: Int32Array }): Float32Array;
   resetState(): void;
   saveParams(): string;
   loadParams(json: string): void;
@@ -47,8 +47,8 @@ export function predictTags(trainer: TaggerTrainer, data: readonly Encoded[], B:
   const out = data.map((s) => new Int32Array(s.words.length));
   const logits = new Float32Array(T * B * Y);
   for (const batch of batches(data, B, T)) {
-    trainer.resetState();
-    trainer.predict(batch.inputs, logits, batch.lengths);
+    // (predict starts from a zero state and leaves the training state alone)
+    trainer.predict(batch.inputs, logits, { lengths: batch.lengths });
     batch.rows.forEach((p, b) => {
       if (!p) return;
       for (let k = p.from; k < p.to; k++) {

@@ -1,6 +1,9 @@
 import path from 'node:path';
 import { RnncError } from '../../ir/error.ts';
 import { defaultOptimizer, type OptimizerSpec } from '../../codegen/host/runtime.ts';
+import type { OptimizerKind } from '../../ir/program.ts';
+
+const OPTIMIZERS: readonly OptimizerKind[] = ['sgd', 'momentum', 'adam', 'adamw', 'rmsprop'];
 import { moduleTypeAdvice } from '../package-type.ts';
 import { checkExtension, checkNotInput, checkOutputPath, writeAtomicAll } from '../write.ts';
 import { cellOptions, cellOptionsHelp, parseBindings, positiveInt, truncationOf, type Command, type Values } from './common.ts';
@@ -9,6 +12,7 @@ export const optimizerOptions = {
   optimizer: { type: 'string' },
   lr: { type: 'string' },
   momentum: { type: 'string' },
+  'weight-decay': { type: 'string' },
   clip: { type: 'string' },
   float: { type: 'string' },
   seed: { type: 'string' },
@@ -25,8 +29,13 @@ function positiveNumber(flag: string, raw: unknown): number | undefined {
 
 export function optimizerFrom(values: Values): { optimizer: OptimizerSpec; clip: number | null; float: 'f32' | 'f64'; seed: number; opt: 0 | 1 } {
   const kind = (values.optimizer as string | undefined) ?? 'sgd';
-  if (kind !== 'sgd' && kind !== 'momentum' && kind !== 'adam') throw new RnncError(`--optimizer: '${kind}' must be sgd, momentum or adam`);
-  const opt = defaultOptimizer(kind, positiveNumber('lr', values.lr));
+  if (!OPTIMIZERS.includes(kind as OptimizerKind)) throw new RnncError(`--optimizer: '${kind}' must be ${OPTIMIZERS.slice(0, -1).join(', ')} or ${OPTIMIZERS.at(-1)}`);
+  const opt = defaultOptimizer(kind as OptimizerKind, positiveNumber('lr', values.lr));
+  if (values['weight-decay'] !== undefined && kind !== 'adamw') {
+    throw new RnncError(`--weight-decay: only --optimizer adamw uses it, and the optimizer is ${kind}${values.optimizer === undefined ? ' (the default)' : ''}`);
+  }
+  const weightDecay = values['weight-decay'] === undefined ? opt.weightDecay : Number(values['weight-decay']);
+  if (!(Number.isFinite(weightDecay) && weightDecay >= 0)) throw new RnncError(`--weight-decay: '${String(values['weight-decay'])}' must be a non-negative number`);
   // only the momentum optimizer reads it: with another, the flag would silently do nothing
   if (values.momentum !== undefined && kind !== 'momentum') {
     throw new RnncError(`--momentum: only --optimizer momentum uses it, and the optimizer is ${kind}${values.optimizer === undefined ? ' (the default)' : ''}`);
@@ -37,12 +46,14 @@ export function optimizerFrom(values: Values): { optimizer: OptimizerSpec; clip:
   if (float !== 'f32' && float !== 'f64') throw new RnncError(`--float: '${float}' must be f32 or f64`);
   const level = (values.opt as string | undefined) ?? '1';
   if (level !== '0' && level !== '1') throw new RnncError(`--opt: '${level}' must be 0 or 1`);
-  return { optimizer: { ...opt, momentum }, clip: positiveNumber('clip', values.clip) ?? null, float, seed: positiveInt('seed', values.seed, 1), opt: level === '0' ? 0 : 1 };
+  return { optimizer: { ...opt, momentum, weightDecay }, clip: positiveNumber('clip', values.clip) ?? null, float, seed: positiveInt('seed', values.seed, 1), opt: level === '0' ? 0 : 1 };
 }
 
-export const optimizerHelp = `      --optimizer NAME  sgd (default), momentum or adam
-      --lr RATE         learning rate (default 0.1 for sgd and momentum, 0.001 for adam)
+export const optimizerHelp = `      --optimizer NAME  sgd (default), momentum, adam, adamw or rmsprop
+      --lr RATE         learning rate (default 0.1 for sgd and momentum, 0.001 for adam and adamw,
+                        0.01 for rmsprop)
       --momentum MU     momentum for 'momentum' (default 0.9)
+      --weight-decay L  decoupled weight decay for 'adamw' (default 0.01)
       --clip NORM       clip gradients to this global L2 norm before each update
       --float TYPE      f32 (default) or f64 arrays in the generated code
       --seed N          default seed of the parameter init (default 1)
@@ -93,8 +104,10 @@ elsewhere rnnc says so and suggests .mts or .mjs, which are ES modules anywhere.
       --gpu-loops HOW   webgpu: persistent (default: each loop over steps that allows it
                         is one dispatch) or per-step (a dispatch per kernel per step)
 ${cellOptionsHelp.replace('%BATCH%', '32').replace('%SEQ%', '32')}
-${optimizerHelp}`,
-  options: { ...cellOptions, ...optimizerOptions, target: { type: 'string' }, out: { type: 'string', short: 'o' } },
+${optimizerHelp}
+      --diagnose        compile trainer.diagnose() (the gradient through time, per step; it keeps
+                        every step's states and their gradients, so the trainer's memory grows)`,
+  options: { ...cellOptions, ...optimizerOptions, target: { type: 'string' }, out: { type: 'string', short: 'o' }, diagnose: { type: 'boolean' } },
   async run(values, positionals) {
     if (typeof values.out !== 'string') throw new RnncError('missing -o <trainer.ts>');
     const out = values.out;
@@ -129,7 +142,9 @@ ${optimizerHelp}`,
       optimizer: optimizer.kind,
       lr: optimizer.lr,
       momentum: optimizer.momentum,
+      weightDecay: optimizer.weightDecay,
       ...rest,
+      diagnose: values.diagnose === true,
       format,
       target,
       gpuLoops,

@@ -174,7 +174,7 @@ export function checkShape(what: string, shape: readonly number[], site: Site | 
 }
 
 /** The numbers each init scheme needs. */
-const INITS: Readonly<Record<Init['kind'], readonly string[]>> = { zeros: [], uniform: ['bound'], normal: ['std'], xavier: [], orthogonal: ['gain'], identity: ['scale'] };
+const INITS: Readonly<Record<Init['kind'], readonly string[]>> = { zeros: [], uniform: ['bound'], normal: ['std'], xavier: [], orthogonal: ['gain'], identity: ['scale'], constant: ['value'], split: [] };
 
 /** The init schemes that work on a matrix's rows and columns. */
 const MATRIX_INITS: ReadonlySet<Init['kind']> = new Set(['xavier', 'orthogonal', 'identity']);
@@ -189,6 +189,13 @@ function checkInit(what: string, value: unknown, shape: readonly number[], site:
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new RnncError(`${what}: init '${kind}' needs a finite ${f}, got ${describe(v)}`, site);
   }
   if (MATRIX_INITS.has(kind as Init['kind']) && shape.length !== 2) throw new RnncError(`${what} ${fmtShape(shape)}: init '${kind}' is for a matrix [rows, cols]`, site);
+  if (kind === 'split') {
+    const parts: unknown = (value as { parts?: unknown }).parts;
+    if (!Array.isArray(parts) || parts.length === 0) throw new RnncError(`${what}: init.split needs a non-empty array of inits, got ${describe(parts)}`, site);
+    if (shape[0]! % parts.length !== 0) throw new RnncError(`${what} ${fmtShape(shape)}: init.split into ${parts.length} parts needs a first dimension divisible by ${parts.length}`, site);
+    const partShape = [shape[0]! / parts.length, ...shape.slice(1)];
+    return { kind: 'split', parts: parts.map((p, i) => checkInit(`${what} (part ${i} of init.split)`, p, partShape, site)) };
+  }
   return value as Init;
 }
 

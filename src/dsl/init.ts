@@ -16,4 +16,10 @@ export const init = {
   orthogonal: (gain = 1): Init => ({ kind: 'orthogonal', gain }),
   identity: (): Init => ({ kind: 'identity', scale: 1 }),
   scaledIdentity: (scale: number): Init => ({ kind: 'identity', scale }),
+  constant: (value: number): Init => ({ kind: 'constant', value }),
+  /**
+   * Equal parts along the first axis, each with its own scheme, as `.split(k)` cuts the value:
+   * `init.split([u, init.constant(1), u, u])` is an LSTM bias with the forget gate's quarter at 1.
+   */
+  split: (parts: readonly Init[]): Init => ({ kind: 'split', parts: [...parts] }),
 };

@@ -26,7 +26,7 @@ export interface TracedCell {
   readonly lossOn: 'every' | 'last';
   /** One step: (params, states, inputs) -> (next state by state name..., output). Carries come first. */
   readonly step: Graph;
-  /** The readout and loss of one position: (params, output, target) -> (logits, loss_sum); loss_sum sums over the batch. */
+  /** The readout and loss of one position: (params, output, target) -> (logits, loss_sum, loss_rows); loss_sum sums over the batch, loss_rows [B] per example. */
   readonly head: Graph;
   /** Elements per position that the mean loss divides by (B for cross-entropy, B·Y for MSE). */
   readonly lossElements: number;
@@ -296,11 +296,13 @@ function traceHead(def: CellDef, sizes: Record<string, number>, batch: number, n
   }
   const Y = logits.shape[0]!;
   const loss = lossKind;
+  // softmax over one class is 1 whatever the logits: its loss and every gradient are exactly 0
+  if (loss === 'ce' && Y < 2) throw new RnncError(`cell '${def.name}': cross-entropy needs at least 2 classes, the readout has ${Y}${readout === 'linear' ? ` (Y=${Y})` : ''}: for regression use --loss mse (loss: 'mse')`, site);
   const target = loss === 'ce' ? b.arg('target', 'i32', [batch], 'target') : b.arg('target', 'f32', [batch, Y], 'target');
   const unweighted = loss === 'ce' ? b.softmaxCE(logits.node, target) : b.sqerr(logits.node, target);
   // with variable lengths each position's loss is weighted 0 (not counted) or 1
   const perElement = weight ? b.mul(unweighted, b.broadcast(b.reshape(weight, [batch, ...unweighted.shape.slice(1).map(() => 1)]), unweighted.shape)) : unweighted;
-  const graph = makeGraph([...params.slice(first).map((p) => p.node), out, target, ...(weight ? [weight] : [])], { logits: logits.node, loss_sum: b.sumAll(perElement) });
+  const graph = makeGraph([...params.slice(first).map((p) => p.node), out, target, ...(weight ? [weight] : [])], { logits: logits.node, loss_sum: b.sumAll(perElement), loss_rows: loss === 'ce' ? perElement : b.sum(perElement, [1]) });
   verifyGraph(graph, `cell '${def.name}' readout`);
   const info: TargetInfo = loss === 'ce' ? { kind: 'class', classes: Y, shape: [] } : { kind: 'dense', shape: [Y] };
   return { graph, target: info, elements: loss === 'ce' ? batch : batch * Y };

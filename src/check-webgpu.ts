@@ -8,6 +8,7 @@
  */
 import { randomInputs } from '../ir/gradcheck.ts';
 import type { Tensor } from '../ir/tensor.ts';
+import { intBounds } from './check.ts';
 import { compileTrainer, defaultOptimizer } from './compile.ts';
 import type { TracedCell } from './dsl/trace.ts';
 import { sequenceGraph, type Truncation } from './layout.ts';
@@ -50,7 +51,7 @@ export async function checkWebGpu(c: TracedCell, seq: number, truncation: Trunca
   const device = await nodeDevice();
   const gpu = await (await importGenerated<{ createTrainer(d: GPUDevice): Promise<GpuTrainer> }>(compileTrainer(c, { ...opts, target: 'webgpu' }))).createTrainer(device);
   try {
-    const env = randomInputs(sequenceGraph(c, seq, { k1: seq, k2: seq }), seed, (name) => (name === 'target' ? (c.target.classes ?? 2) : (c.inputs.find((i) => i.name === name)?.vocab ?? 2)));
+    const env = randomInputs(sequenceGraph(c, seq, { k1: seq, k2: seq }), seed, intBounds(c));
     const asArray = (x: Tensor) => (x.dtype === 'i32' ? Int32Array.from(x.data) : Float32Array.from(x.data));
     const batch = { inputs: Object.fromEntries(c.inputs.map((i) => [i.name, asArray(env[i.name]!)])), targets: asArray(env.target!) };
     const rows: { what: string; diff: number; where: string }[] = [];

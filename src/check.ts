@@ -77,7 +77,7 @@ function drawLengths(c: TracedCell, seq: number, env: Record<string, Tensor>, se
 }
 
 /** Integer inputs drawn in range: token ids below the vocabulary, class targets below Y. */
-function intBounds(c: TracedCell) {
+export function intBounds(c: TracedCell) {
   return (name: string) => (name === 'target' ? (c.target.classes ?? 2) : (c.inputs.find((i) => i.name === name)?.vocab ?? 2));
 }
 

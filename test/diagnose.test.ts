@@ -13,7 +13,7 @@ import lstm from '../examples/cells/lstm.ts';
 import mgu from '../examples/cells/mgu.ts';
 import { traceCell } from '../src/dsl/trace.ts';
 import { FIXTURE_DIR } from './fixtures/load.ts';
-import { compileAndLoad, type GenModule } from './trainer-helpers.ts';
+import { compileAndLoad, type GenModule, relErr } from './trainer-helpers.ts';
 
 interface Diagnosis {
   loss: number;
@@ -37,16 +37,6 @@ interface DiagFixture {
 }
 
 const load = (name: string): DiagFixture => JSON.parse(fs.readFileSync(path.join(FIXTURE_DIR, `${name}.json`), 'utf8')) as DiagFixture;
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
-}
 
 describe.each([
   ['elman', elman, 'diagnose_elman'],

@@ -15,6 +15,7 @@ import {
   lossAndGrad, lossAndGradK1K2, PARAM_NAMES, tbpttWindows, windowSteps,
   type ElmanGrads, type ElmanParams, type OracleResult,
 } from './oracle/elman-bptt.ts';
+import { relErr } from './trainer-helpers.ts';
 
 const X = 4, H = 5, Y = 3, B = 3, T = 7;
 const TOL = 1e-9;
@@ -35,17 +36,6 @@ const targets = Int32Array.from({ length: T * B }, () => Math.floor(rand() * Y))
 const h0 = uniform(B * H, 0.5);
 
 const traced = traceCell(elman, { sizes: { X, H, Y }, batch: B });
-
-/** Largest |a - b| over the largest |b| (relative to the tensor's scale; exact zeros compare absolutely). */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return scale === 0 ? diff : diff / scale;
-}
 
 const t = (shape: number[], data: ArrayLike<number>, dtype: 'f32' | 'i32' = 'f32'): Tensor => ({ dtype, shape, data: Float64Array.from(data) });
 

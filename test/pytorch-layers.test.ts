@@ -20,7 +20,7 @@ import type { CellDef } from '../src/dsl/cell.ts';
 import { traceCell, type TracedCell } from '../src/dsl/trace.ts';
 import { predictGraph, sequenceGraph } from '../src/layout.ts';
 import { FIXTURE_DIR, loadFixture, type Fixture } from './fixtures/load.ts';
-import { compileAndLoad } from './trainer-helpers.ts';
+import { compileAndLoad, relErr } from './trainer-helpers.ts';
 
 /** As test/pytorch-parity.test.ts (interpreter, f64) and test/trainer-parity-pytorch.test.ts (trainers). */
 const TOL = { interpreter: 1e-8, f32: 1e-4, f64: 1e-10 } as const;
@@ -30,18 +30,6 @@ const CASES: readonly { name: string; def: CellDef }[] = [
   { name: 'bilstm2_padded', def: bilstm },
   { name: 'bigru2', def: bigru },
 ];
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let diff = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (Number.isNaN(d)) return Infinity;
-    diff = Math.max(diff, d);
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return scale === 0 ? diff : diff / scale;
-}
 
 interface Case { f: Fixture; c: TracedCell; lengths: Int32Array | null; T: number; B: number }
 

@@ -16,19 +16,9 @@ import { cell, type CellDef } from '../src/dsl/cell.ts';
 import { traceCell, type TracedCell } from '../src/dsl/trace.ts';
 import { parseTruncation, predictGraph, sequenceGraph } from '../src/layout.ts';
 import { FIXTURE_NAMES, loadFixture, type Fixture, type FixtureArray } from './fixtures/load.ts';
+import { relErr } from './trainer-helpers.ts';
 
 const TOL = 1e-8;
-
-/** Largest |a - b| over the largest |b|: relative to the tensor's scale. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return scale === 0 ? diff : diff / scale;
-}
 
 // the stock Elman cell with a mean-squared-error loss on the last step only (a regression head)
 const elmanMseLast = cell('elman_mse_last', elman.sizes, elman.step, { loss: 'mse', lossOn: 'last' });

@@ -167,6 +167,19 @@ export function scaledErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e
   return diff / (floor + scale);
 }
 
+/** max |a - b| / max |b|: the error relative to the reference's scale (the difference itself when b is all zeros). NaN -> Infinity. */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let diff = 0, scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (Number.isNaN(d)) return Infinity;
+    diff = Math.max(diff, d);
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return scale === 0 ? diff : diff / scale;
+}
+
 /** A snapshot of everything a failed call must leave alone. */
 export function snapshot(t: GenTrainer): { P: number[]; G: Record<string, number[]>; S: Record<string, number[]> } {
   const rec = (r: Record<string, FloatArray>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Array.from(v)]));

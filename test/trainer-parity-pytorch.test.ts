@@ -13,7 +13,7 @@ import { cell, type CellDef } from '../src/dsl/cell.ts';
 import { traceCell, type TracedCell } from '../src/dsl/trace.ts';
 import { parseTruncation } from '../src/layout.ts';
 import { FIXTURE_NAMES, loadFixture, type Fixture } from './fixtures/load.ts';
-import { compileAndLoad, type GenBatch, type GenModule, type GenTrainer } from './trainer-helpers.ts';
+import { compileAndLoad, type GenBatch, type GenModule, type GenTrainer, relErr } from './trainer-helpers.ts';
 
 /*
  * Tolerances, as max|a - b| / max|b| per tensor (b: PyTorch's float64 value).
@@ -32,18 +32,6 @@ function cellFor(f: Fixture): { def: CellDef; embed?: Record<string, number> } {
   // token fixtures: nn.Embedding in front of the cell, compiled as `--embed x=V`
   if (f.inputs.tokens) return { def, embed: { x: f.sizes.V! } };
   return { def };
-}
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let diff = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (Number.isNaN(d)) return Infinity;
-    diff = Math.max(diff, d);
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return scale === 0 ? diff : diff / scale;
 }
 
 /** The fixture's inputs and targets in the trainer's layout. */

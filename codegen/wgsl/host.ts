@@ -361,19 +361,19 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
       }
       w.writeLine(`return read(logits, 0, ${nLogits});`);
     }).write(');').newLine();
-    const named = (buf: string, slots: typeof params) =>
+    const named = (slots: typeof params) =>
       `{ ${slots.map((s) => `${s.name}: all.subarray(${s.offset}, ${s.offset + s.size})`).join(', ')} }`;
     w.write('return').block(() => {
       w.writeLine('hyper, lossAndGrad, step, predict,');
       w.writeLine("resetState: () => { alive('resetState'); copies().clearBuffer(S); submit(); },");
-      w.writeLine(`readParams: () => exclusive('readParams', async () => { const all = await read(P, 0, ${nP}); return ${named('P', params)}; }),`);
-      w.writeLine(`readGrads: () => exclusive('readGrads', async () => { const all = await read(G, 0, ${nP}); return ${named('G', params)}; }),`);
-      w.writeLine(`readState: () => exclusive('readState', async () => { const all = await read(S, 0, ${nS}); return ${named('S', states)}; }),`);
+      w.writeLine(`readParams: () => exclusive('readParams', async () => { const all = await read(P, 0, ${nP}); return ${named(params)}; }),`);
+      w.writeLine(`readGrads: () => exclusive('readGrads', async () => { const all = await read(G, 0, ${nP}); return ${named(params)}; }),`);
+      w.writeLine(`readState: () => exclusive('readState', async () => { const all = await read(S, 0, ${nS}); return ${named(states)}; }),`);
       w.writeLine(`writeParams: (values: ${record}) => exclusive('writeParams', async () => {`);
       w.indent(() => {
         w.writeLine("if (typeof values !== 'object' || values === null) throw new TypeError(`writeParams: expected parameters by name, got ${describe(values)}`);");
         w.writeLine(`const all = await read(P, 0, ${nP});`);
-        w.writeLine(`const current: Record<string, Float32Array> = ${named('P', params)};`);
+        w.writeLine(`const current: Record<string, Float32Array> = ${named(params)};`);
         w.write('for (const name in values)').block(() => {
           w.writeLine("if (!Object.hasOwn(current, name)) throw new RangeError(`writeParams: unknown parameter '${name}'; this trainer has ${Object.keys(current).join(', ')}`);");
           w.writeLine('const v = values[name];');
@@ -384,8 +384,8 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
         w.writeLine('device.queue.writeBuffer(P, 0, all);');
       });
       w.writeLine('}),');
-      w.writeLine(`saveParams: () => exclusive('saveParams', async () => { const all = await read(P, 0, ${nP}); return saveParams(${named('P', params)}); }),`);
-      w.writeLine(`loadParams: (json: string) => exclusive('loadParams', async () => { const all = await read(P, 0, ${nP}); loadParams(${named('P', params)}, json); device.queue.writeBuffer(P, 0, all); }),`);
+      w.writeLine(`saveParams: () => exclusive('saveParams', async () => { const all = await read(P, 0, ${nP}); return saveParams(${named(params)}); }),`);
+      w.writeLine(`loadParams: (json: string) => exclusive('loadParams', async () => { const all = await read(P, 0, ${nP}); loadParams(${named(params)}, json); device.queue.writeBuffer(P, 0, all); }),`);
       w.writeLine('destroy: () => { for (const b of made) b.destroy(); lost = \'destroyed by destroy()\'; },');
     }).write(';');
   }

@@ -8,7 +8,7 @@ import type { OptimizerKind } from '../../ir/program.ts';
 import type { Item, Kernel, Loop, MemoryPlan, Schedule } from '../schedule/types.ts';
 import { gpuKernel } from './kernels.ts';
 import { persistentLoop } from './persistent.ts';
-import { ShaderBuilder, uniformStruct, WORKGROUP, type GpuKernel, type Placement } from './shader.ts';
+import { helperSource, ShaderBuilder, uniformStruct, WORKGROUP, type GpuKernel, type Placement } from './shader.ts';
 
 /** Statistics per window, in the `stats` buffer: loss sum, gradient norm, gradient finite, parameters finite. */
 export const STATS = 4;
@@ -130,9 +130,7 @@ ${uniformStruct}
 @group(0) @binding(2) var<storage, read_write> stats: array<f32>;
 var<workgroup> sq: array<f32, ${WORKGROUP}>;
 var<workgroup> bad: array<u32, ${WORKGROUP}>;
-fn finite_(x: f32) -> bool {
-  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
-}
+${helperSource('finite_')}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(local_invocation_index) l: u32) {
   var s = 0.0f;

@@ -41,6 +41,9 @@ const helpers: Record<string, string> = {
 }`,
 };
 
+/** A helper function's WGSL, for a shader written by hand (plan.ts's reduction). */
+export const helperSource = (name: keyof typeof helpers): string => helpers[name]!;
+
 export interface ShaderBinding {
   readonly phys: string;
   readonly type: 'f32' | 'i32';

@@ -5,17 +5,8 @@
  * answering 1 (the mean of the sum) scores the variance of the sum, 2/12 ≈ 0.167.
  */
 
-/** mulberry32: a small seeded generator, so a run is reproducible from its seed. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the project's seeded generator (ir/gradcheck.ts): a run is reproducible from its seed. */
+export { rng as random } from '../../ir/gradcheck.ts';
 
 /** The MSE of always answering the mean: Var(U + U') = 2/12. */
 export const BASELINE_MSE = 1 / 6;

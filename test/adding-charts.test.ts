@@ -1,9 +1,13 @@
 /**
  * The adding problem's charts (examples/adding/charts.ts, vega-lite rendered to SVG in Node): the
  * SVG parses as XML and holds one line per series, each named in the legend; the charts committed in
- * docs/ hold one MSE curve per model and, per model, a gradient curve at initialization and trained.
+ * docs/ hold one MSE curve per model and, per model, a gradient curve at initialization and trained;
+ * the example runs end to end at a toy size and writes its charts where --out says, not over docs/.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { lineChartSvg } from '../examples/adding/charts.ts';
@@ -64,4 +68,18 @@ describe('the adding problem data', () => {
       expect(targets[b]).toBeCloseTo(inputs.x[(marked[0]! * B + b) * 2]! + inputs.x[(marked[1]! * B + b) * 2]!, 6);
     }
   });
+});
+
+describe('examples/adding/train.ts at a toy size', () => {
+  it('trains the three models, writes both charts to --out and states whether the theory was reproduced', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnc-adding-'));
+    const before = fs.readFileSync('docs/adding-mse.svg', 'utf8');
+    const out = execFileSync('npx', ['tsx', 'examples/adding/train.ts', '--T', '6', '--updates', '20', '--eval-every', '10', '--hidden', '4', '--batch', '4', '--out', dir], { encoding: 'utf8' });
+    for (const m of ['tanh RNN', 'IRNN', 'LSTM']) expect(out).toMatch(new RegExp(`^${m} +held-out MSE \\d\\.\\d{4} after 20 updates`, 'm'));
+    expect(out).toMatch(/^expected tanh RNN above 0\.1, IRNN below 0\.01, LSTM below 0\.01: (reproduced|not reproduced \(.*\))$/m);
+    expect(seriesOf(fs.readFileSync(path.join(dir, 'adding-mse.svg'), 'utf8')).lines).toEqual(['tanh RNN', 'IRNN', 'LSTM']);
+    expect(seriesOf(fs.readFileSync(path.join(dir, 'adding-gradients.svg'), 'utf8')).lines).toHaveLength(6);
+    expect(fs.readFileSync('docs/adding-mse.svg', 'utf8')).toBe(before);
+    fs.rmSync(dir, { recursive: true });
+  }, 120_000);
 });

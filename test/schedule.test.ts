@@ -156,6 +156,8 @@ describe('schedule: printed (rnnc schedule)', () => {
   it.each([
     ['lstm', ['examples/cells/lstm.ts']],
     ['elman-truncate-2', ['examples/cells/elman.ts', '--truncate', '2']],
+    // the diagnostics function: the forward again with a zero probe on each step's state, and its backward
+    ['elman-diagnose', ['examples/cells/elman.ts', '--diagnose']],
   ])('%s matches its golden', (name, args) => {
     const out = execFileSync('node', ['bin/rnnc.mjs', 'schedule', ...args, '--size', 'X=2', '--size', 'H=3', '--size', 'Y=4', '--batch', '2', '--seq', '4'], { encoding: 'utf8' });
     const file = path.join(DIR, `${name}.txt`);

@@ -99,6 +99,7 @@ export function printSchedule(s: Schedule, plan?: MemoryPlan): string {
   out.push(`sequence: ${s.sequence.map(calls).join(', ')}`);
   out.push(`inference: ${s.inferenceSequence.map(calls).join(', ')}`);
   if (s.evaluationSequence.length > 0) out.push(`evaluation: ${s.evaluationSequence.map(calls).join(', ')}`);
+  if (s.diagnosticsSequence) out.push(`diagnostics: ${s.diagnosticsSequence.map(calls).join(', ')}`);
   if (plan) out.push(`arena: ${plan.arenaSize} elements (${plan.separateSize} as separate buffers), offsets aligned to ${plan.align}`);
   return out.join('\n');
 }

@@ -12,8 +12,9 @@ steps — then each scratch buffer with its size, the items it is live across an
 the one arena. docs/schedule.md explains how to read it.
 
 ${cellOptionsHelp.replace('%BATCH%', '1').replace('%SEQ%', '4')}
-  -O, --opt LEVEL       1 (default): every pass; 0: differentiate only`,
-  options: { ...cellOptions, opt: { type: 'string', short: 'O' } },
+  -O, --opt LEVEL       1 (default): every pass; 0: differentiate only
+      --diagnose        with the functions of trainer.diagnose() (as 'rnnc compile --diagnose')`,
+  options: { ...cellOptions, opt: { type: 'string', short: 'O' }, diagnose: { type: 'boolean' } },
   async run(values, positionals) {
     const level = (values.opt as string | undefined) ?? '1';
     if (level !== '0' && level !== '1') throw new RnncError(`--opt: '${level}' must be 0 or 1`);
@@ -22,7 +23,7 @@ ${cellOptionsHelp.replace('%BATCH%', '1').replace('%SEQ%', '4')}
     const { buildSchedule } = await import('../../codegen/schedule/build.ts');
     const { planMemory } = await import('../../codegen/schedule/memory.ts');
     const { printSchedule } = await import('../../codegen/schedule/print.ts');
-    const schedule = buildSchedule(planTraining(job.cell, job.seq, job.truncation, level === '0' ? 0 : 1));
+    const schedule = buildSchedule(planTraining(job.cell, job.seq, job.truncation, level === '0' ? 0 : 1, values.diagnose === true));
     console.log(`// ${job.cell.def.name}: batch ${job.cell.batch}, seq ${job.seq}, sizes ${Object.entries(job.cell.sizes).map(([k, v]) => `${k}=${v}`).join(' ')}`);
     console.log(printSchedule(schedule, planMemory(schedule)));
     return 0;

@@ -30,7 +30,7 @@ const elmanMseLast = cell('elman_mse_last', elman.sizes, elman.step, { loss: 'ms
 
 // a cell that uses the orthogonal and Xavier schemes: weight_hh is [2H, H] (two square blocks),
 // weight_xh is [H, X + H] (fewer rows than columns: its rows are orthogonal, with gain 2);
-// weight_id is [2H, H] with 0.5 I in each square block
+// weight_id is [2H, H] with 0.5 I in each square block; weight_nx [H, X] is N(0, 0.001²)
 const inits = cell('inits', { X: 3, H: 4, Y: 2 }, ({ X: nx, H: nh }, { input, state, param }) => {
   const x = input('x', [nx]);
   const h = state('h', [nh]);
@@ -38,10 +38,11 @@ const inits = cell('inits', { X: 3, H: 4, Y: 2 }, ({ X: nx, H: nh }, { input, st
   const W_hh = param('weight_hh', [2 * nh, nh], init.orthogonal());
   const W_xh = param('weight_xh', [nh, nx + nh], init.orthogonal(2));
   const W_id = param('weight_id', [2 * nh, nh], init.scaledIdentity(0.5));
+  const W_nx = param('weight_nx', [nh, nx], init.normal(0.001));
   const bias = param('bias', [nh], init.zeros());
   const [a, g] = W_hh.mv(h).split(2);
   const [u, v] = W_id.mv(h).split(2);
-  const h1 = tanh(W_ih.mv(x).add(a!).add(W_xh.mv(concat(x, h))).add(u!).add(bias)).mul(sigmoid(g!.add(v!)));
+  const h1 = tanh(W_ih.mv(x).add(a!).add(W_xh.mv(concat(x, h))).add(u!).add(W_nx.mv(x)).add(bias)).mul(sigmoid(g!.add(v!)));
   return { next: { h: h1 }, output: h1 };
 });
 
@@ -134,6 +135,22 @@ describe('live views and state', () => {
     const ref = reference(cE, T, FULL, env);
     expect(scaledErr([l1], ref.loss!.data)).toBeLessThan(1e-4);
     expect(scaledErr(t.grads.weight_hh!, ref.grad_weight_hh!.data)).toBeLessThan(1e-4);
+  });
+
+  it('the trainer and its params, grads and state are frozen: replacing a view or hyper throws, where it was ignored in silence', () => {
+    const t = sgd.createTrainer();
+    const w = t.params.weight_hh!;
+    const attempts: [string, () => void][] = [
+      ['trainer.hyper', () => ((t as unknown as Record<string, unknown>).hyper = { lr: 1 })],
+      ['trainer.step', () => ((t as unknown as Record<string, unknown>).step = () => 0)],
+      ['params.weight_hh', () => ((t.params as Record<string, unknown>).weight_hh = new Float32Array(w.length))],
+      ['grads.weight_hh', () => ((t.grads as Record<string, unknown>).weight_hh = new Float32Array(w.length))],
+      ['state.h', () => ((t.state as Record<string, unknown>).h = new Float32Array(t.state.h!.length))],
+    ];
+    for (const [what, assign] of attempts) expect(assign, what).toThrow(TypeError);
+    expect(t.params.weight_hh).toBe(w);
+    t.hyper.lr = 0.5; // the settings themselves stay settable, each checked
+    expect(t.hyper.lr).toBe(0.5);
   });
 
   it('grads and state are live views; lossAndGrad changes no parameter', () => {
@@ -297,14 +314,17 @@ describe('seeded init', () => {
     }
   });
 
-  it('IRNN: weight_hh is the identity, biases are zero, weight_ih ~ N(0, 0.001)', () => {
+  it("IRNN: weight_hh is the identity, biases are zero, weight_ih is nn.RNN's U(±1/√H); init.normal(0.001) has that standard deviation", () => {
     const t = irnnMod.createTrainer({ seed: 3 });
     const n = 8;
     const eye = Array.from({ length: n * n }, (_, i) => (Math.floor(i / n) === i % n ? 1 : 0));
     expect(arr(t.params.weight_hh!)).toEqual(eye);
     expect(arr(t.params.bias_ih!)).toEqual(new Array(n).fill(0));
     expect(arr(t.params.bias_hh!)).toEqual(new Array(n).fill(0));
-    const w = arr(t.params.weight_ih!);
+    const u = arr(t.params.weight_ih!), bound = 1 / Math.sqrt(n);
+    expect(Math.max(...u.map(Math.abs))).toBeLessThanOrEqual(bound * (1 + 1e-7));
+    expect(Math.max(...u.map(Math.abs))).toBeGreaterThan(0.7 * bound);
+    const w = arr(initMod.createTrainer({ seed: 3 }).params.weight_nx!);
     const std = Math.sqrt(w.reduce((s, v) => s + v * v, 0) / w.length);
     expect(std).toBeGreaterThan(0.0005);
     expect(std).toBeLessThan(0.002);
@@ -789,6 +809,8 @@ describe('a non-finite loss in step: an error, and parameters, optimizer state a
     // IRNN (ReLU, W_hh = I): inputs near float32's maximum keep the loss finite (~1e37), but
     // ∂loss/∂weight_ih = δ xᵀ overflows float32 once out_weight makes δ large
     const t = irnnMod.createTrainer({ seed: 1 });
+    // weight_ih down to the 1e-3 scale (from U(±1/√8)), so that W_ih x itself stays finite
+    for (let i = 0; i < t.params.weight_ih!.length; i++) t.params.weight_ih![i]! *= 0.003;
     for (let i = 0; i < t.params.out_weight!.length; i++) t.params.out_weight![i]! *= 100;
     const batch: GenBatch = { inputs: { x: new Float32Array(2 * 4).fill(3e38) }, targets: Int32Array.from([0, 1]) };
     const loss = t.lossAndGrad(batch);

@@ -173,9 +173,11 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       const o = cfg.optimizer;
       w.writeLine(`const hyper: Hyper = checkedHyper({ lr: options.lr ?? ${o.lr}, momentum: options.momentum ?? ${o.momentum}, beta1: options.beta1 ?? ${o.beta1}, beta2: options.beta2 ?? ${o.beta2}, eps: options.eps ?? ${o.eps}, weightDecay: options.weightDecay ?? ${o.weightDecay}, alpha: options.alpha ?? ${o.alpha}, clip: options.clip === undefined ? ${cfg.clip} : options.clip });`);
       w.writeLine('const lastStep = { loss: NaN, gradNorm: NaN, clipped: false };');
-      w.writeLine(`const params: Record<string, ${F}> = { ${params.map((p) => `${p.name}: P.subarray(${p.offset}, ${p.offset + p.size})`).join(', ')} };`);
-      w.writeLine(`const grads: Record<string, ${F}> = { ${params.map((p) => `${p.name}: G.subarray(${p.offset}, ${p.offset + p.size})`).join(', ')} };`);
-      w.writeLine(`const state: Record<string, ${F}> = { ${states.map((s) => `${s.name}: S.subarray(${s.offset}, ${s.offset + s.size})`).join(', ')} };`);
+      // frozen, as the trainer is: assigning a new array to a name (or replacing trainer.hyper)
+      // would otherwise be ignored in silence, the kernels reading the old views; a TypeError instead
+      w.writeLine(`const params: Record<string, ${F}> = Object.freeze({ ${params.map((p) => `${p.name}: P.subarray(${p.offset}, ${p.offset + p.size})`).join(', ')} });`);
+      w.writeLine(`const grads: Record<string, ${F}> = Object.freeze({ ${params.map((p) => `${p.name}: G.subarray(${p.offset}, ${p.offset + p.size})`).join(', ')} });`);
+      w.writeLine(`const state: Record<string, ${F}> = Object.freeze({ ${states.map((s) => `${s.name}: S.subarray(${s.offset}, ${s.offset + s.size})`).join(', ')} });`);
       w.writeLine('const rand = makeRandom(options.seed ?? spec.seed);');
       c.params.forEach((p) => writeInit(w, `params.${p.name}`, p.shape, p.init));
       // the caller's arrays, bound (after their checks) by every call that reads them: empty until then
@@ -276,7 +278,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       w.blankLine();
       writeForward(w, { c, schedule, target, F, T, Y, totalPositions, nS, chunk: Math.max(...program.inference.map((q) => q.len)) });
       w.blankLine();
-      w.write('return').block(() => {
+      w.write('return Object.freeze(').inlineBlock(() => {
         w.writeLine('params, grads, state, hyper, lastStep, lossAndGrad, step, predict, evaluate, diagnose,');
         w.writeLine('resetState: () => void S.fill(0),');
         w.writeLine('saveParams: () => saveParams(params),');
@@ -288,7 +290,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
           w.writeLine(`if (!allFinite(flat)) throw new RangeError('importParams: non-finite values');`);
           w.writeLine('P.set(flat);');
         }).write(',').newLine();
-      }).write(';');
+      }).write(');');
     },
   });
   return sf.getFullText();

@@ -33,6 +33,20 @@ describe('runtime checks', () => {
     expect(t.grads.weight_hh).toEqual(before.g);
   });
 
+  it('a batch field the trainer does not read is refused: lengths without --lengths, a misspelt field; nothing changes', () => {
+    const t = mod.createTrainer();
+    const before = t.exportParams();
+    const lengths = Int32Array.from([3, 2]);
+    const noLengths = 'batch.lengths: this trainer was compiled without --lengths, so every sequence runs all its steps; compile with --lengths for sequences of different lengths';
+    expect(() => t.step({ inputs: { x: x() }, targets: targets(), lengths } as never)).toThrow(noLengths);
+    expect(() => t.lossAndGrad({ inputs: { x: x() }, targets: targets(), lengths } as never)).toThrow(noLengths);
+    // evaluate of fewer sequences than the batch takes its own path through the checks
+    expect(() => t.evaluate({ inputs: { x: x().subarray(0, T * 2) }, targets: targets().subarray(0, T), lengths } as never)).toThrow(noLengths);
+    expect(() => t.step({ inputs: { x: x() }, target: targets() } as never)).toThrow('batch.target is not a field of a batch (its fields: inputs, targets)');
+    expect(t.exportParams()).toEqual(before);
+    expect(t.state.h).toEqual(new Float32Array(B * 3));
+  });
+
   it.each([
     [{ lr: -0.1 }, 'createTrainer: lr must be a positive number, got -0.1'],
     [{ lr: NaN }, 'createTrainer: lr must be a positive number, got NaN'],

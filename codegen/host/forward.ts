@@ -206,7 +206,7 @@ export function writeForward(w: CodeBlockWriter, x: ForwardContext): void {
     }
     w.writeLine("if (typeof batch !== 'object' || batch === null) throw new TypeError(`batch must be { inputs, targets }, got ${describe(batch)}`);");
     w.writeLine("const n = sequencesOf(batch.inputs, 'evaluate');");
-    w.writeLine(`if (n === ${B}) checkBatch(batch); else { checkSomeInputs(batch.inputs, n); checkSomeTargets(batch.targets, n); }`);
+    w.writeLine(`if (n === ${B}) checkBatch(batch); else { checkBatchFields(batch); checkSomeInputs(batch.inputs, n); checkSomeTargets(batch.targets, n); }`);
     w.writeLine(`checkFinite(batch.inputs${c.target.kind === 'dense' ? ', batch.targets' : ''});`);
     w.writeLine("checkForwardOptions(options, n, 'evaluate');");
     w.writeLine('bindForward(batch.inputs, n);');

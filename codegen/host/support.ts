@@ -63,8 +63,20 @@ export function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: Mod
     });
   });
   w.blankLine();
+  // a field the trainer does not read is a mistake to report, not to ignore: above all `lengths`
+  // given to a trainer compiled without them, which would otherwise run every sequence all T steps
+  const fields = ['inputs', 'targets', ...(c.lengths ? ['lengths'] : [])];
+  w.write('function checkBatchFields(batch: object): void').block(() => {
+    w.write('for (const key in batch)').block(() => {
+      w.writeLine(`if (${fields.map((f) => `key === '${f}'`).join(' || ')}) continue;`);
+      if (!c.lengths) w.writeLine("if (key === 'lengths') throw new TypeError('batch.lengths: this trainer was compiled without --lengths, so every sequence runs all its steps; compile with --lengths for sequences of different lengths');");
+      w.writeLine(`throw new TypeError(\`batch.\${key} is not a field of a batch (its fields: ${fields.join(', ')})\`);`);
+    });
+  });
+  w.blankLine();
   w.write('function checkBatch(batch: Batch): void').block(() => {
     w.writeLine("if (typeof batch !== 'object' || batch === null) throw new TypeError(`batch must be { inputs, targets }, got ${describe(batch)}`);");
+    w.writeLine('checkBatchFields(batch);');
     w.writeLine('checkInputs(batch.inputs);');
     const every = c.lossOn === 'every';
     const perStep = c.target.kind === 'class' ? [B] : [B, ...c.target.shape];

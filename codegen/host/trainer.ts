@@ -14,7 +14,7 @@ import { planMemory } from '../schedule/memory.ts';
 import type { Target } from './target.ts';
 import { writeInit } from './runtime.ts';
 import { escapeSeparators, moduleSpec, specLiteral } from './spec.ts';
-import { writeSupport } from './support.ts';
+import { HYPER_TYPE, STEP_STATS, writeSupport } from './support.ts';
 import { writeRun } from './runs.ts';
 import { writeForward, writeForwardChecks } from './forward.ts';
 import { writeCheckpoint, writeCheckpointSupport } from './checkpoint.ts';
@@ -107,12 +107,8 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
     { name: 'alpha', type: 'number', hasQuestionToken: true },
     { name: 'clip', type: 'number | null', hasQuestionToken: true },
   ] });
-  sf.addTypeAlias({ isExported: true, name: 'Hyper', type: '{ lr: number; momentum: number; beta1: number; beta2: number; eps: number; weightDecay: number; alpha: number; clip: number | null }' });
-  sf.addInterface({ isExported: true, name: 'StepStats', properties: [
-    { name: 'loss', type: 'number', isReadonly: true },
-    { name: 'gradNorm', type: 'number', isReadonly: true },
-    { name: 'clipped', type: 'boolean', isReadonly: true },
-  ] });
+  sf.addTypeAlias({ isExported: true, name: 'Hyper', type: HYPER_TYPE });
+  sf.addInterface(STEP_STATS);
   sf.addTypeAlias({ isExported: true, name: 'Diagnosis', docs: ['What diagnose(batch) returns.'], type: diagnosisType(c, T) });
   sf.addInterface({ isExported: true, name: 'ForwardOptions', docs: [`Where predict and evaluate start (zeros by default), and an object to receive the final state${c.lengths ? '; predict also takes the lengths' : ''}.`], properties: [
     { name: 'state', type: `Partial<Record<${Object.keys(spec.state).map((k) => JSON.stringify(k)).join(' | ')}, ${denseT}>>`, hasQuestionToken: true, docs: ['The state to start from, per name: [n, ...shape]; a state not given starts at zero.'] },
@@ -149,7 +145,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
   if (target.moduleStatements) sf.addStatements(target.moduleStatements(schedule, memory, arrays));
   const fw = newWriter();
   writeForwardChecks(fw, c, cfg.float, T, !c.lengths && schedule.evaluationSequence.length > 0);
-  writeCheckpointSupport(fw, cfg.float);
+  writeCheckpointSupport(fw, { float: cfg.float, F, kind: cfg.optimizer.kind, params, states, nP, nS });
   if (schedule.diagnosticsSequence !== null) writeSpectral(fw); // (diagnose's power iteration)
   sf.addStatements(fw.toString());
 
@@ -265,7 +261,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       w.blankLine();
       target.writeClip(w);
       w.blankLine();
-      writeCheckpoint(w, { kind: cfg.optimizer.kind, params, states, nP });
+      writeCheckpoint(w, cfg.optimizer.kind);
       w.blankLine();
       // the recurrent weights [k·n, n], as k square blocks n×n (the LSTM's four gates)
       const recurrent = c.params.flatMap((p, i) => {

@@ -86,7 +86,7 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
   sf.addVariableStatement({ isExported: true, declarationKind: VariableDeclarationKind.Const, docs: ['What this module was compiled for, and the device limits it needs.'], declarations: [{ name: 'spec', initializer: `${specText} as const` }] });
   sf.addTypeAlias({ isExported: true, name: 'Inputs', type: `{ ${c.inputs.map((i) => `${i.name}: ${i.kind === 'tokens' ? 'Int32Array' : 'Float32Array'}`).join('; ')} }` });
   sf.addInterface({ isExported: true, name: 'Batch', properties: [{ name: 'inputs', type: 'Inputs' }, { name: 'targets', type: c.target.kind === 'class' ? 'Int32Array' : 'Float32Array' }] });
-  sf.addInterface({ isExported: true, name: 'TrainerOptions', properties: ['seed', 'lr', 'momentum', 'beta1', 'beta2', 'eps'].map((name) => ({ name, type: 'number', hasQuestionToken: true })).concat([{ name: 'clip', type: 'number | null', hasQuestionToken: true }]) });
+  sf.addInterface({ isExported: true, name: 'TrainerOptions', properties: ['seed', 'lr', 'momentum', 'beta1', 'beta2', 'eps', 'weightDecay', 'alpha'].map((name) => ({ name, type: 'number', hasQuestionToken: true })).concat([{ name: 'clip', type: 'number | null', hasQuestionToken: true }]) });
   const record = 'Record<string, Float32Array>';
   sf.addInterface({ isExported: true, name: 'Trainer', properties: [
     { name: 'hyper', type: '{ lr: number; momentum: number; beta1: number; beta2: number; eps: number; clip: number | null }', isReadonly: true, docs: ['Optimizer settings; may be changed between steps, each checked when set (a RangeError naming it and the value).'] },
@@ -102,7 +102,7 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
     { name: 'loadParams', type: '(json: string) => Promise<void>', docs: ['Parameters from saveParams() JSON; checked whole before anything changes.'] },
     { name: 'destroy', type: '() => void', docs: ['Frees the trainer\'s GPU buffers (not the device).'] },
   ] });
-  writeSupport(sf, c, cfg, 'Float32Array', T, ['lr', 'momentum', 'beta1', 'beta2', 'eps', 'clip']);
+  writeSupport(sf, c, cfg, 'Float32Array', T);
 
   const w = newWriter();
   w.writeLine('/** The WGSL shaders: the schedule\'s kernels, then the host\'s (norms, clipping, update). */');
@@ -133,7 +133,7 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
     w.writeLine('let lost: string | null = null;');
     w.writeLine('void device.lost.then((info) => { lost = info.message || info.reason || \'lost\'; });');
     w.writeLine('const alive = (what: string) => { if (lost !== null) throw new Error(`${what}: the GPU device was lost (${lost}); create a new device and trainer (loadParams restores saved parameters)`); };');
-    w.writeLine(`const hyper = checkedHyper({ lr: options.lr ?? ${cfg.optimizer.lr}, momentum: options.momentum ?? ${cfg.optimizer.momentum}, beta1: options.beta1 ?? ${cfg.optimizer.beta1}, beta2: options.beta2 ?? ${cfg.optimizer.beta2}, eps: options.eps ?? ${cfg.optimizer.eps}, clip: options.clip === undefined ? ${cfg.clip} : options.clip });`);
+    w.writeLine(`const hyper = checkedHyper({ lr: options.lr ?? ${cfg.optimizer.lr}, momentum: options.momentum ?? ${cfg.optimizer.momentum}, beta1: options.beta1 ?? ${cfg.optimizer.beta1}, beta2: options.beta2 ?? ${cfg.optimizer.beta2}, eps: options.eps ?? ${cfg.optimizer.eps}, weightDecay: options.weightDecay ?? ${cfg.optimizer.weightDecay}, alpha: options.alpha ?? ${cfg.optimizer.alpha}, clip: options.clip === undefined ? ${cfg.clip} : options.clip });`);
     // the initial parameters are made on the CPU, by the same generator and order as the TS target's
     w.writeLine(`const host = new Float32Array(${Math.max(nP, 1)});`);
     w.writeLine(`const params: Record<string, Float32Array> = { ${params.map((p) => `${p.name}: host.subarray(${p.offset}, ${p.offset + p.size})`).join(', ')} };`);

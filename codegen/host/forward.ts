@@ -61,6 +61,15 @@ export function writeForwardChecks(w: CodeBlockWriter, c: ModelInterface, float:
   w.blankLine();
 }
 
+/** The module's `ForwardOptions` interface: where predict and evaluate start, and what receives the final state. */
+export function forwardOptionsInterface(c: ModelInterface, stateNames: readonly string[], denseT: string, floatT: string, T: number) {
+  return { isExported: true, name: 'ForwardOptions', docs: [`Where predict and evaluate start (zeros by default), and an object to receive the final state${c.lengths ? '; predict also takes the lengths' : ''}.`], properties: [
+    { name: 'state', type: `Partial<Record<${stateNames.map((k) => JSON.stringify(k)).join(' | ')}, ${denseT}>>`, hasQuestionToken: true, docs: ['The state to start from, per name: [n, ...shape]; a state not given starts at zero.'] },
+    { name: 'final', type: `Record<string, ${floatT}>`, hasQuestionToken: true, docs: ['Receives the final state, per name, as fresh arrays [n, ...shape].'] },
+    ...(c.lengths ? [{ name: 'lengths', type: 'Int32Array', hasQuestionToken: true, docs: [`predict: each sequence's length [n], 1..${T}; a sequence's state is held from its end on (default: all ${T}).`] }] : []),
+  ] };
+}
+
 /** A schedule's states, as the forward helpers need them. */
 type States = Schedule['states'];
 

@@ -16,7 +16,7 @@ import { writeInit } from './runtime.ts';
 import { escapeSeparators, moduleSpec, specLiteral } from './spec.ts';
 import { HYPER_TYPE, STEP_STATS, writeSupport } from './support.ts';
 import { writeRun } from './runs.ts';
-import { writeForward, writeForwardChecks } from './forward.ts';
+import { forwardOptionsInterface, writeForward, writeForwardChecks } from './forward.ts';
 import { writeCheckpoint, writeCheckpointSupport } from './checkpoint.ts';
 import { diagnosisType, writeDiagnose, writeSpectral } from './diagnose.ts';
 import { writeLengthsState } from './lengths.ts';
@@ -110,11 +110,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
   sf.addTypeAlias({ isExported: true, name: 'Hyper', type: HYPER_TYPE });
   sf.addInterface(STEP_STATS);
   sf.addTypeAlias({ isExported: true, name: 'Diagnosis', docs: ['What diagnose(batch) returns.'], type: diagnosisType(c, T) });
-  sf.addInterface({ isExported: true, name: 'ForwardOptions', docs: [`Where predict and evaluate start (zeros by default), and an object to receive the final state${c.lengths ? '; predict also takes the lengths' : ''}.`], properties: [
-    { name: 'state', type: `Partial<Record<${Object.keys(spec.state).map((k) => JSON.stringify(k)).join(' | ')}, ${denseT}>>`, hasQuestionToken: true, docs: ['The state to start from, per name: [n, ...shape]; a state not given starts at zero.'] },
-    { name: 'final', type: `Record<string, ${floatT}>`, hasQuestionToken: true, docs: ['Receives the final state, per name, as fresh arrays [n, ...shape].'] },
-    ...(c.lengths ? [{ name: 'lengths', type: 'Int32Array', hasQuestionToken: true, docs: [`predict: each sequence's length [n], 1..${T}; a sequence's state is held from its end on (default: all ${T}).`] }] : []),
-  ] });
+  sf.addInterface(forwardOptionsInterface(c, Object.keys(spec.state), denseT, floatT, T));
   sf.addInterface({ isExported: true, name: 'Trainer', properties: [
     { name: 'params', type: `Record<string, ${floatT}>`, isReadonly: true, docs: ['Live views of the parameters, by the cell\'s names.'] },
     { name: 'grads', type: `Record<string, ${floatT}>`, isReadonly: true, docs: ['Live views of the last computed gradients.'] },

@@ -3,8 +3,11 @@
  * every stock cell and a custom one, full and truncated BPTT, an embedding, MSE on the last step,
  * each optimizer with and without clipping, against the TS target compiled from the same cell with
  * the same seed — the same initial parameters, then the loss, every gradient, and after three
- * steps the parameters, the state and the logits of predict. Then the failures: rollback on a
- * non-finite loss or update, bad batches, a device without the limits, a lost device.
+ * steps the parameters, the state and the logits of predict. Then the rest of the trainer API
+ * against the TS target: predict and evaluate (the training state untouched, a given start state,
+ * the final state, partial batches), lastStep, checkpoints (resumed exactly, TS <-> WebGPU, refused
+ * whole). Then the failures: rollback on a non-finite loss or update, bad batches, a device
+ * without the limits, a lost device.
  *
  * Tolerance: both targets compute in float32 but sum in different orders (the TS host's norms and
  * Adam's bias corrections are float64 JavaScript numbers; a GPU's products accumulate in vec4
@@ -440,7 +443,7 @@ describe('persistent loops (codegen/wgsl/persistent.ts)', () => {
       const c = traceCell(def, { sizes, batch: B });
       const [a, b] = await Promise.all([compileGpu(c, { seq: 6 }), compileGpu(c, { seq: 6, gpuLoops: 'per-step' })]);
       const [wa, wb] = [a.spec.work, b.spec.work];
-      expect([wa.persistentLoops, wb.persistentLoops]).toEqual([3, 0]); // training forward and backward, inference forward
+      expect([wa.persistentLoops, wb.persistentLoops]).toEqual([4, 0]); // training forward and backward, inference forward, evaluation forward
       expect(wa.dispatchesPerStep).toBeLessThan(wb.dispatchesPerStep - 2 * 5);
     }
   });

@@ -41,7 +41,6 @@ export function compileTrainer(cell: TracedCell, opts: CompileOptions): string {
   if (opts.diagnose && opts.target === 'webgpu') throw new RnncError("diagnose: the WebGPU target does not build trainer.diagnose() yet; compile for target 'ts' or 'wasm'");
   if (opts.diagnose && (cell.lengths || cell.layers)) throw new RnncError(`diagnose: not built ${cell.lengths ? 'with variable lengths (--lengths)' : 'for a model with a bidirectional layer'} yet; compile without --diagnose`);
   const program = planTraining(cell, opts.seq, opts.truncation ?? { k1: opts.seq, k2: opts.seq }, opts.opt ?? 1, opts.diagnose ?? false);
-  // the WebGPU host has no evaluate yet: its module carries no evaluation functions
-  if (opts.target === 'webgpu') return generateWebGpuTrainer({ ...program, evaluation: [], evaluationSequence: [] }, cfg, { loops: opts.gpuLoops });
+  if (opts.target === 'webgpu') return generateWebGpuTrainer(program, cfg, { loops: opts.gpuLoops });
   return generateTrainer(program, cfg, opts.target === 'wasm' ? wasmTarget() : tsTarget(cfg.float));
 }

@@ -7,14 +7,19 @@
 import { compileTrainer, type CompileOptions } from '../src/compile.ts';
 import type { TracedCell } from '../src/dsl/trace.ts';
 import { importGenerated } from '../src/run-module.ts';
+import type { ForwardOptions, GenTrainer } from './trainer-helpers.ts';
 import { nodeDevice } from '../src/webgpu-node.ts';
 
 /** The trainer API of the WebGPU target, as the tests use it. */
 export interface GpuTrainer {
-  hyper: { lr: number; momentum: number; beta1: number; beta2: number; eps: number; clip: number | null };
+  hyper: GenTrainer['hyper'];
+  readonly lastStep: GenTrainer['lastStep'];
   lossAndGrad(batch: unknown): Promise<number>;
   step(batch: unknown): Promise<number>;
-  predict(inputs: unknown): Promise<Float32Array>;
+  predict(inputs: unknown, out?: Float32Array, options?: ForwardOptions): Promise<Float32Array>;
+  evaluate(batch: unknown, options?: ForwardOptions): Promise<number>;
+  saveCheckpoint(): Promise<string>;
+  loadCheckpoint(json: string): Promise<void>;
   resetState(): void;
   readParams(): Promise<Record<string, Float32Array>>;
   readGrads(): Promise<Record<string, Float32Array>>;

@@ -3,8 +3,11 @@
  * every stock cell and a custom one, full and truncated BPTT, an embedding, MSE on the last step,
  * each optimizer with and without clipping, against the TS target compiled from the same cell with
  * the same seed — the same initial parameters, then the loss, every gradient, and after three
- * steps the parameters, the state and the logits of predict. Then the failures: rollback on a
- * non-finite loss or update, bad batches, a device without the limits, a lost device.
+ * steps the parameters, the state and the logits of predict. Then the rest of the trainer API
+ * against the TS target: predict and evaluate (the training state untouched, a given start state,
+ * the final state, partial batches), lastStep, checkpoints (resumed exactly, TS <-> WebGPU, refused
+ * whole). Then the failures: rollback on a non-finite loss or update, bad batches, a device
+ * without the limits, a lost device.
  *
  * Tolerance: both targets compute in float32 but sum in different orders (the TS host's norms and
  * Adam's bias corrections are float64 JavaScript numbers; a GPU's products accumulate in vec4
@@ -153,6 +156,15 @@ describe('failures leave the trainer as it was', () => {
     const first = trainer.lossAndGrad(batch);
     await expect(trainer.lossAndGrad(batch)).rejects.toThrow('lossAndGrad: another call of this trainer has not finished; await it first');
     await first;
+    // resetState is synchronous: during a predict (which puts the training state back) it would be undone
+    const reading = trainer.predict(batch.inputs);
+    expect(() => trainer.resetState()).toThrow('resetState: another call of this trainer has not finished; await it first');
+    await reading;
+  });
+
+  it('the trainer is frozen: replacing a member throws, where it was ignored in silence', () => {
+    expect(() => ((trainer as unknown as Record<string, unknown>).hyper = { lr: 1 })).toThrow(TypeError);
+    expect(() => ((trainer as unknown as Record<string, unknown>).step = () => 0)).toThrow(TypeError);
   });
 
   it('save and load round-trip through the TS target\'s format', async () => {
@@ -163,6 +175,209 @@ describe('failures leave the trainer as it was', () => {
     await trainer.loadParams(ts.saveParams());
     expect(await trainer.readParams()).toEqual(ts.params);
   });
+});
+
+/** The first n sequences of a time-major array of `steps` blocks of B sequences. */
+function firstRows<A extends Float32Array | Int32Array>(a: A, steps: number, n: number): A {
+  const per = a.length / steps / B;
+  const out = new (a.constructor as new (n: number) => A)(steps * n * per);
+  for (let t = 0; t < steps; t++) for (let j = 0; j < n * per; j++) out[t * n * per + j] = a[t * B * per + j]!;
+  return out;
+}
+const copyOf = (r: Record<string, ArrayLike<number>>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Float32Array.from(v)]));
+
+describe('predict and evaluate leave the training state alone, as on the TS target', () => {
+  const forwardCases = [cases[0]!, cases[1]!, cases[6]!, ['elman, truncated 3 (a shorter last chunk), MSE on the last step', traceCell(mseLast, { sizes, batch: B }), { seq: 5, truncation: { k1: 3, k2: 3 }, optimizer: defaultOptimizer('adam', 0.01) }] as const];
+  it.each(forwardCases)('%s', async (_, c, opts) => {
+    const ts = (await compileAndLoad(c, opts)).mod.createTrainer({ seed: 5 });
+    const gpu = await (await compileGpu(c, opts)).createTrainer(device, { seed: 5 });
+    try {
+      const batch = batchOf(c, randomEnv(c, opts.seq, 11, { f32: true }), 'f32');
+      for (let s = 0; s < 2; s++) ts.step(batch), await gpu.step(batch); // a training state that is not zero
+      const trained = await gpu.readState();
+      expect(Object.values(trained).some((v) => v.some((x) => x !== 0))).toBe(true);
+      const params = await gpu.readParams();
+      const tsState = copyOf(ts.state);
+      // twice the same logits, from zeros, the training state as it was
+      const a = await gpu.predict(batch.inputs), b = await gpu.predict(batch.inputs);
+      expect(b).toEqual(a);
+      expect(await gpu.readState()).toEqual(trained);
+      expect(scaledErr(a, ts.predict(batch.inputs))).toBeLessThan(TOL);
+      // from a given state, with the final state handed back
+      const finalGpu: Record<string, Float32Array> = {}, finalTs: Record<string, Float32Array> = {};
+      const fromState = await gpu.predict(batch.inputs, undefined, { state: tsState, final: finalGpu });
+      expect(scaledErr(fromState, ts.predict(batch.inputs, undefined, { state: tsState, final: finalTs }))).toBeLessThan(TOL);
+      expect(err(finalGpu, finalTs)).toBeLessThan(TOL);
+      expect(scaledErr(fromState, a)).toBeGreaterThan(TOL); // the state made a difference
+      // one sequence of the batch, into the caller's array
+      const one = Object.fromEntries(Object.entries(batch.inputs).map(([k, v]) => [k, firstRows(v as Float32Array | Int32Array, opts.seq, 1)]));
+      const Y = a.length / opts.seq / B;
+      const out = new Float32Array(opts.seq * Y);
+      expect(await gpu.predict(one, out)).toBe(out);
+      expect(scaledErr(out, ts.predict(one))).toBeLessThan(TOL);
+      // evaluate: the forward-only loss, full and partial batches
+      const lossFull = await gpu.evaluate(batch);
+      expect(Math.abs(lossFull - ts.evaluate(batch))).toBeLessThan(TOL * Math.abs(lossFull));
+      const part = { inputs: one, targets: firstRows(batch.targets as Float32Array | Int32Array, c.lossOn === 'every' ? opts.seq : 1, 1) };
+      const lossPart = await gpu.evaluate(part, { state: { h: tsState.h!.slice(0, tsState.h!.length / B) } });
+      expect(Math.abs(lossPart - ts.evaluate(part, { state: { h: tsState.h!.slice(0, tsState.h!.length / B) } }))).toBeLessThan(TOL * Math.abs(lossPart));
+      expect(await gpu.readState()).toEqual(trained);
+      expect(await gpu.readParams()).toEqual(params);
+    } finally {
+      gpu.destroy();
+    }
+  }, 60_000);
+
+  it('the same trained model on the same batch scores the same whether or not resetState() was called (issue 11, bug 1)', async () => {
+    const c = traceCell(mseLast, { sizes, batch: B });
+    const gpu = await (await compileGpu(c, { seq: 4, optimizer: defaultOptimizer('adam', 0.01) })).createTrainer(device, { seed: 2 });
+    try {
+      for (let s = 0; s < 4; s++) await gpu.step(batchOf(c, randomEnv(c, 4, 20 + s, { f32: true }), 'f32'));
+      const held = batchOf(c, randomEnv(c, 4, 9, { f32: true }), 'f32');
+      const [dirty, logitsDirty] = [await gpu.evaluate(held), await gpu.predict(held.inputs)];
+      gpu.resetState();
+      expect(await gpu.evaluate(held)).toBe(dirty);
+      expect(await gpu.predict(held.inputs)).toEqual(logitsDirty);
+    } finally {
+      gpu.destroy();
+    }
+  }, 60_000);
+
+  it('bad arguments are refused with the TS target\'s messages, before anything runs; a bidirectional model\'s evaluate refuses in one line', async () => {
+    const c = traceCell(elman, { sizes, batch: B });
+    const gpu = await (await compileGpu(c, { seq: 4 })).createTrainer(device);
+    const ts = (await compileAndLoad(c, { seq: 4 })).mod.createTrainer();
+    const x = new Float32Array(4 * B * 3);
+    const message = (f: () => unknown) => { try { f(); } catch (e) { return (e as Error).message; } return 'no error'; };
+    try {
+      for (const [inputs, out, options] of [
+        [{ x: new Float32Array(5) }, undefined, undefined],
+        [{ x }, new Float32Array(3), undefined],
+        [{ x }, undefined, { state: { h: new Float32Array(1) } }],
+        [{ x }, undefined, { nope: 1 }],
+      ] as const) {
+        await expect(gpu.predict(inputs, out, options as never)).rejects.toThrow(message(() => ts.predict(inputs, out, options as never)));
+      }
+      const bi = traceCell(bilstm, { sizes: { X: 3, H: 4, Y: 3 }, batch: B });
+      const biGpu = await (await compileGpu(bi, { seq: 4 })).createTrainer(device);
+      const biBatch = batchOf(bi, randomEnv(bi, 4, 1, { f32: true }), 'f32');
+      const biTs = (await compileAndLoad(bi, { seq: 4 })).mod.createTrainer();
+      const refusal = message(() => biTs.evaluate(biBatch));
+      expect(refusal).toMatch(/^evaluate: not built for a model with a bidirectional layer yet; lossAndGrad\(batch\) gives the loss/);
+      await expect(biGpu.evaluate(biBatch)).rejects.toThrow(refusal);
+      biGpu.destroy();
+    } finally {
+      gpu.destroy();
+    }
+  }, 60_000);
+});
+
+describe('lastStep', () => {
+  it('holds the loss, the gradient norm before clipping (the largest over the windows) and whether it clipped, as the TS target\'s', async () => {
+    const [, c, opts] = cases[1]!; // lstm, truncated 2:3: several windows
+    const ts = (await compileAndLoad(c, opts)).mod.createTrainer({ seed: 5 });
+    const gpu = await (await compileGpu(c, opts)).createTrainer(device, { seed: 5 });
+    try {
+      expect(gpu.lastStep.gradNorm).toBeNaN();
+      const batch = batchOf(c, randomEnv(c, opts.seq, 11, { f32: true }), 'f32');
+      for (const clip of [1e-3, 1e3, null]) {
+        ts.hyper.clip = gpu.hyper.clip = clip;
+        const loss = await gpu.step(batch);
+        ts.step(batch);
+        expect(gpu.lastStep.loss).toBe(loss);
+        expect(Math.abs(gpu.lastStep.loss - ts.lastStep.loss)).toBeLessThan(TOL * ts.lastStep.loss);
+        expect(Math.abs(gpu.lastStep.gradNorm - ts.lastStep.gradNorm)).toBeLessThan(TOL * ts.lastStep.gradNorm);
+        expect(gpu.lastStep.clipped).toBe(clip === 1e-3);
+        expect(ts.lastStep.clipped).toBe(gpu.lastStep.clipped);
+      }
+    } finally {
+      gpu.destroy();
+    }
+  }, 60_000);
+});
+
+describe('checkpoints, in the TS target\'s format', () => {
+  const c = traceCell(gru, { sizes, batch: B });
+  const opts: CompileOptions = { seq: 5, truncation: { k1: 2, k2: 2 }, optimizer: defaultOptimizer('adam', 0.01) };
+  const batches = [0, 1, 2, 3, 4].map((s) => batchOf(c, randomEnv(c, opts.seq, 30 + s, { f32: true }), 'f32'));
+  const snapshot = async (t: GpuTrainer) => ({ P: await t.readParams(), S: await t.readState(), text: await t.saveCheckpoint() });
+
+  it('resumes a run exactly: parameters, Adam\'s moments and step count, state, hyper', async () => {
+    const gpu = await (await compileGpu(c, opts)).createTrainer(device, { seed: 3 });
+    try {
+      for (const b of batches.slice(0, 2)) await gpu.step(b);
+      const json = await gpu.saveCheckpoint();
+      const [lr, S] = [gpu.hyper.lr, await gpu.readState()];
+      for (const b of batches.slice(2)) await gpu.step(b);
+      const after = await gpu.readParams();
+      gpu.hyper.lr = 0.5;
+      gpu.resetState();
+      await gpu.step(batches[0]!);
+      await gpu.loadCheckpoint(json);
+      expect(gpu.hyper.lr).toBe(lr);
+      expect(await gpu.readState()).toEqual(S);
+      for (const b of batches.slice(2)) await gpu.step(b);
+      expect(err(await gpu.readParams(), after)).toBeLessThan(1e-6);
+    } finally {
+      gpu.destroy();
+    }
+  }, 60_000);
+
+  it('moves between the TS and the WebGPU trainers of the same cell, both ways', async () => {
+    const ts = (await compileAndLoad(c, opts)).mod.createTrainer({ seed: 4 });
+    const gpu = await (await compileGpu(c, opts)).createTrainer(device, { seed: 3 });
+    try {
+      for (const b of batches.slice(0, 2)) ts.step(b);
+      await gpu.loadCheckpoint(ts.saveCheckpoint());
+      expect(await gpu.readParams()).toEqual(ts.params);
+      expect(await gpu.readState()).toEqual(ts.state);
+      // the moments and the step count came too: the next Adam steps agree
+      for (const b of batches.slice(2)) {
+        const [a, e] = [await gpu.step(b), ts.step(b)];
+        expect(Math.abs(a - e)).toBeLessThan(TOL * Math.abs(e));
+      }
+      expect(err(await gpu.readParams(), ts.params)).toBeLessThan(TOL);
+      const back = (await compileAndLoad(c, opts)).mod.createTrainer();
+      back.loadCheckpoint(await gpu.saveCheckpoint());
+      expect(back.params).toEqual(await gpu.readParams());
+      expect(back.state).toEqual(await gpu.readState());
+      // the same document but for the spec (the WebGPU one adds its backend, work and limits)
+      const [mine, theirs] = [JSON.parse(await gpu.saveCheckpoint()), JSON.parse(back.saveCheckpoint())];
+      expect({ ...mine, spec: null }).toEqual({ ...theirs, spec: null });
+    } finally {
+      gpu.destroy();
+    }
+  }, 60_000);
+
+  it('a mismatched or corrupt checkpoint is refused whole, with the TS target\'s messages', async () => {
+    const gpu = await (await compileGpu(c, opts)).createTrainer(device, { seed: 3 });
+    const momentum = await (await compileGpu(c, { ...opts, optimizer: defaultOptimizer('momentum', 0.01) })).createTrainer(device);
+    try {
+      await gpu.step(batches[0]!);
+      const good = await gpu.saveCheckpoint();
+      await gpu.step(batches[1]!);
+      const before = await snapshot(gpu);
+      const edit = (f: (d: any) => void) => { const d = JSON.parse(good); f(d); return JSON.stringify(d); }; // eslint-disable-line @typescript-eslint/no-explicit-any
+      const bad: [string, string, RegExp][] = [
+        ['not JSON', good.slice(0, 100), /^loadCheckpoint: not JSON/],
+        ['a parameter file', await gpu.saveParams(), /not an rnnc checkpoint \(saveParams files load with loadParams\); nothing changed/],
+        ['another batch', edit((d) => (d.spec.batch = 4)), /made for batch 4, this trainer has 2; nothing changed/],
+        ['a short moment', edit((d) => d.optimizer.v.data.pop()), /the optimizer's v needs \d+ finite numbers \(within float32 range\); nothing changed/],
+        ['a NaN in the state', edit((d) => (d.state.h.data[2] = 'NaN')), /state 'h' needs 10 finite numbers/],
+        ['a parameter of another shape', edit((d) => (d.params.weight_hh.shape = [5, 15])), /parameter 'weight_hh' has shape \[5,15\], expected \[15, 5\]/],
+        ['a bad step count', edit((d) => (d.optimizer.step = 1.5)), /step count 1.5 is not a non-negative integer/],
+        ['a bad hyper', edit((d) => (d.hyper.clip = 0)), /^loadCheckpoint: hyper: clip must be a positive number or null/],
+      ];
+      for (const [what, json, message] of bad) {
+        await expect(gpu.loadCheckpoint(json), what).rejects.toThrow(message);
+        expect(await snapshot(gpu), what).toEqual(before);
+      }
+      await expect(momentum.loadCheckpoint(good)).rejects.toThrow(/made for optimizer adam, this trainer's is momentum; nothing changed/);
+    } finally {
+      gpu.destroy();
+      momentum.destroy();
+    }
+  }, 60_000);
 });
 
 describe('what the WebGPU target refuses', () => {
@@ -237,7 +452,7 @@ describe('persistent loops (codegen/wgsl/persistent.ts)', () => {
       const c = traceCell(def, { sizes, batch: B });
       const [a, b] = await Promise.all([compileGpu(c, { seq: 6 }), compileGpu(c, { seq: 6, gpuLoops: 'per-step' })]);
       const [wa, wb] = [a.spec.work, b.spec.work];
-      expect([wa.persistentLoops, wb.persistentLoops]).toEqual([3, 0]); // training forward and backward, inference forward
+      expect([wa.persistentLoops, wb.persistentLoops]).toEqual([4, 0]); // training forward and backward, inference forward, evaluation forward
       expect(wa.dispatchesPerStep).toBeLessThan(wb.dispatchesPerStep - 2 * 5);
     }
   });

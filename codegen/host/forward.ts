@@ -61,53 +61,40 @@ export function writeForwardChecks(w: CodeBlockWriter, c: ModelInterface, float:
   w.blankLine();
 }
 
-export interface ForwardContext {
-  readonly c: ModelInterface;
-  readonly schedule: Schedule;
-  readonly target: Target;
-  readonly F: string;
-  readonly T: number;
-  readonly Y: number;
-  readonly totalPositions: number;
-  /** The longest inference chunk. */
-  readonly chunk: number;
-  readonly nS: number;
+/** The module's `ForwardOptions` interface: where predict and evaluate start, and what receives the final state. */
+export function forwardOptionsInterface(c: ModelInterface, stateNames: readonly string[], denseT: string, floatT: string, T: number) {
+  return { isExported: true, name: 'ForwardOptions', docs: [`Where predict and evaluate start (zeros by default), and an object to receive the final state${c.lengths ? '; predict also takes the lengths' : ''}.`], properties: [
+    { name: 'state', type: `Partial<Record<${stateNames.map((k) => JSON.stringify(k)).join(' | ')}, ${denseT}>>`, hasQuestionToken: true, docs: ['The state to start from, per name: [n, ...shape]; a state not given starts at zero.'] },
+    { name: 'final', type: `Record<string, ${floatT}>`, hasQuestionToken: true, docs: ['Receives the final state, per name, as fresh arrays [n, ...shape].'] },
+    ...(c.lengths ? [{ name: 'lengths', type: 'Int32Array', hasQuestionToken: true, docs: [`predict: each sequence's length [n], 1..${T}; a sequence's state is held from its end on (default: all ${T}).`] }] : []),
+  ] };
 }
 
-/** predict and evaluate, inside createTrainer. */
-export function writeForward(w: CodeBlockWriter, x: ForwardContext): void {
-  const { c, schedule, target, F, T, Y } = x;
-  const B = c.batch, every = c.lossOn === 'every';
-  const liveOut = (fn: string) => schedule.functions.find((f) => f.name === fn)!.liveOut[0]!;
-  const states = schedule.states;
-  const stateNames = states.map((s) => s.name);
-  const floatTypes = F === 'Float32Array' ? ['Float32Array'] : ['Float64Array', 'Float32Array'];
+/** A schedule's states, as the forward helpers need them. */
+type States = Schedule['states'];
 
-  w.writeLine('// predict and evaluate: the training state is kept here and put back; fewer sequences than the batch are padded');
-  const evaluates = !c.lengths && schedule.evaluationSequence.length > 0;
-  w.writeLine(`const held = new ${F}(${x.nS}), staging = new ${F}(${x.chunk * B * Y})${evaluates ? `, lossRows = new ${F}(${B})` : ''};`);
-  c.inputs.forEach((i) => w.writeLine(`let pad_${i.name}: ${i.kind === 'tokens' ? 'Int32Array' : F} | null = null;`));
-  if (evaluates) w.writeLine(`let pad_target: ${c.target.kind === 'class' ? 'Int32Array' : F} | null = null;`);
-  if (c.lengths) w.writeLine(`const padLengths = new Int32Array(${B});`);
-  w.blankLine();
+/** Whether the model has evaluate (not with variable lengths or a bidirectional layer yet). */
+export const evaluates = (c: ModelInterface, schedule: Schedule) => !c.lengths && schedule.evaluationSequence.length > 0;
+
+/** evaluate's one line where it is not built, before anything is read: nothing changes. */
+export const evaluateRefusal = (c: ModelInterface) =>
+  `throw new RangeError('evaluate: not built ${c.lengths ? 'with variable lengths (--lengths)' : 'for a model with a bidirectional layer'} yet; lossAndGrad(batch) gives the loss (it fills grads and advances the state)');`;
+
+/** `function padInto`, inside createTrainer: how fewer sequences than the batch are laid into arrays of the batch's size. */
+export function writePadInto(w: CodeBlockWriter, B: number): void {
   w.writeLine('/** `steps` blocks of n·per values from src into the first rows of pad\'s blocks of B·per, the other rows zero. */');
   w.write(`function padInto(pad: Int32Array | Float32Array | Float64Array, src: Int32Array | Float32Array | Float64Array, n: number, per: number, steps: number): void`).block(() => {
     w.writeLine('pad.fill(0);');
     w.writeLine(`for (let t = 0; t < steps; t++) for (let j = 0; j < n * per; j++) pad[t * ${B} * per + j] = src[t * n * per + j]!;`);
   });
   w.blankLine();
-  w.write('function bindForward(inputs: Inputs, n: number): void').block(() => {
-    for (const i of c.inputs) {
-      const per = prod(i.shape), ctor = i.kind === 'tokens' ? 'Int32Array' : F;
-      w.write(`if (n === ${B}) in_${i.name} = inputs.${i.name};`).newLine();
-      w.write('else').block(() => {
-        w.writeLine(`pad_${i.name} ??= new ${ctor}(${T * B * per});`);
-        w.writeLine(`padInto(pad_${i.name}, inputs.${i.name}, n, ${per}, ${T});`);
-        w.writeLine(`in_${i.name} = pad_${i.name};`);
-      });
-    }
-  });
-  w.blankLine();
+}
+
+/** `function checkForwardOptions`, inside createTrainer: predict's and evaluate's options, checked before anything runs. */
+export function writeCheckForwardOptions(w: CodeBlockWriter, c: ModelInterface, states: States, F: string, T: number): void {
+  const B = c.batch;
+  const stateNames = states.map((s) => s.name);
+  const floatTypes = F === 'Float32Array' ? ['Float32Array'] : ['Float64Array', 'Float32Array'];
   w.writeLine(`/** Checks predict's and evaluate's options before anything runs: a state must have n rows of finite values. */`);
   w.write(`function checkForwardOptions(options: ForwardOptions | undefined, n: number, where: string): void`).block(() => {
     w.writeLine('if (options === undefined) return;');
@@ -139,36 +126,121 @@ export function writeForward(w: CodeBlockWriter, x: ForwardContext): void {
     }
   });
   w.blankLine();
+}
+
+/** `function startState` (into the array `into`: the state, or the host's copy a GPU host uploads) and `function finalState` (from the array `from`). */
+export function writeStartAndFinalState(w: CodeBlockWriter, states: States, B: number, into: string, from: { name: string; type: string } | null): void {
   w.writeLine('/** The state a forward call starts from: zeros, or the rows the caller gave. */');
   w.write('function startState(options: ForwardOptions | undefined): void').block(() => {
-    w.writeLine('S.fill(0);');
+    w.writeLine(`${into}.fill(0);`);
     w.writeLine('const given = options?.state;');
     w.writeLine('if (given === undefined) return;');
-    for (const s of states) w.writeLine(`if (given.${s.name} !== undefined) S.set(given.${s.name}, ${s.offset});`);
+    for (const s of states) w.writeLine(`if (given.${s.name} !== undefined) ${into}.set(given.${s.name}, ${s.offset});`);
   });
   w.blankLine();
-  w.write('function finalState(options: ForwardOptions | undefined, n: number): void').block(() => {
+  const source = from?.name ?? 'S';
+  w.write(`function finalState(options: ForwardOptions | undefined, n: number${from ? `, ${from.name}: ${from.type}` : ''}): void`).block(() => {
     w.writeLine('const final = options?.final;');
     w.writeLine('if (final === undefined) return;');
-    for (const s of states) w.writeLine(`final.${s.name} = S.slice(${s.offset}, ${s.offset} + n * ${s.size / B});`);
+    for (const s of states) w.writeLine(`final.${s.name} = ${source}.slice(${s.offset}, ${s.offset} + n * ${s.size / B});`);
   });
   w.blankLine();
+}
+
+/** predict's checks, first in its body: n, the inputs, `out`, the options; `n` and `result` (the array to fill) after it. */
+export function writePredictChecks(w: CodeBlockWriter, c: ModelInterface, F: string, T: number, Y: number): void {
+  const B = c.batch, nY = `n * ${Y}`;
+  w.writeLine("const n = sequencesOf(inputs, 'predict');");
+  w.writeLine(`if (n === ${B}) checkInputs(inputs); else checkSomeInputs(inputs, n);`);
+  w.writeLine('checkFinite(inputs);');
+  // checked before the forward pass: a bad `out` changes nothing
+  w.write('if (out !== undefined)').block(() => {
+    w.writeLine(`if (!(out instanceof ${F})) throw new TypeError(\`predict: out must be a ${F} of \${${T} * ${nY}} values [${T}, \${n}, ${Y}], got \${describe(out)}\`);`);
+    w.writeLine(`if (out.length !== ${T} * ${nY}) throw new RangeError(\`predict: out has \${out.length} values, expected \${${T} * ${nY}} [${T}, \${n}, ${Y}]\`);`);
+  });
+  w.writeLine("checkForwardOptions(options, n, 'predict');");
+  w.writeLine('let result = out;');
+  w.writeLine(`if (result === undefined) result = new ${F}(${T} * ${nY});`);
+}
+
+/** evaluate's checks, first in its body: the batch, n, the options; `n` after it. */
+export function writeEvaluateChecks(w: CodeBlockWriter, c: ModelInterface): void {
+  w.writeLine("if (typeof batch !== 'object' || batch === null) throw new TypeError(`batch must be { inputs, targets }, got ${describe(batch)}`);");
+  w.writeLine("const n = sequencesOf(batch.inputs, 'evaluate');");
+  w.writeLine(`if (n === ${c.batch}) checkBatch(batch); else { checkBatchFields(batch); checkSomeInputs(batch.inputs, n); checkSomeTargets(batch.targets, n); }`);
+  w.writeLine(`checkFinite(batch.inputs${c.target.kind === 'dense' ? ', batch.targets' : ''});`);
+  w.writeLine("checkForwardOptions(options, n, 'evaluate');");
+}
+
+/** Statements giving `to` the targets of n sequences, padded to the batch (in `pad_target`) when n is less. */
+export function writeBindTargets(w: CodeBlockWriter, c: ModelInterface, F: string, T: number, to: string): void {
+  const B = c.batch, every = c.lossOn === 'every';
+  const perTarget = c.target.kind === 'class' ? 1 : prod(c.target.shape);
+  w.write(`if (n === ${B}) ${to} = batch.targets;`).newLine();
+  w.write('else').block(() => {
+    w.writeLine(`pad_target ??= new ${c.target.kind === 'class' ? 'Int32Array' : F}(${(every ? T : 1) * B * perTarget});`);
+    w.writeLine(`padInto(pad_target, batch.targets, n, ${perTarget}, ${every ? T : 1});`);
+    w.writeLine(`${to} = pad_target;`);
+  });
+}
+
+/** The `let pad_<name>` arrays fewer sequences are padded into (made on first use). */
+export function writePadArrays(w: CodeBlockWriter, c: ModelInterface, F: string, withTarget: boolean): void {
+  c.inputs.forEach((i) => w.writeLine(`let pad_${i.name}: ${i.kind === 'tokens' ? 'Int32Array' : F} | null = null;`));
+  if (withTarget) w.writeLine(`let pad_target: ${c.target.kind === 'class' ? 'Int32Array' : F} | null = null;`);
+}
+
+/** Statements giving `to(name)` each input of n sequences, padded to the batch when n is less. */
+export function writeBindInputs(w: CodeBlockWriter, c: ModelInterface, F: string, T: number, inputs: string, to: (name: string) => string): void {
+  const B = c.batch;
+  for (const i of c.inputs) {
+    const per = prod(i.shape), ctor = i.kind === 'tokens' ? 'Int32Array' : F;
+    w.write(`if (n === ${B}) ${to(i.name)} = ${inputs}.${i.name};`).newLine();
+    w.write('else').block(() => {
+      w.writeLine(`pad_${i.name} ??= new ${ctor}(${T * B * per});`);
+      w.writeLine(`padInto(pad_${i.name}, ${inputs}.${i.name}, n, ${per}, ${T});`);
+      w.writeLine(`${to(i.name)} = pad_${i.name};`);
+    });
+  }
+}
+
+export interface ForwardContext {
+  readonly c: ModelInterface;
+  readonly schedule: Schedule;
+  readonly target: Target;
+  readonly F: string;
+  readonly T: number;
+  readonly Y: number;
+  readonly totalPositions: number;
+  /** The longest inference chunk. */
+  readonly chunk: number;
+  readonly nS: number;
+}
+
+/** predict and evaluate, inside createTrainer. */
+export function writeForward(w: CodeBlockWriter, x: ForwardContext): void {
+  const { c, schedule, target, F, T, Y } = x;
+  const B = c.batch;
+  const liveOut = (fn: string) => schedule.functions.find((f) => f.name === fn)!.liveOut[0]!;
+  const states = schedule.states;
+
+  w.writeLine('// predict and evaluate: the training state is kept here and put back; fewer sequences than the batch are padded');
+  const hasEvaluate = evaluates(c, schedule);
+  w.writeLine(`const held = new ${F}(${x.nS}), staging = new ${F}(${x.chunk * B * Y})${hasEvaluate ? `, lossRows = new ${F}(${B})` : ''};`);
+  writePadArrays(w, c, F, hasEvaluate);
+  if (c.lengths) w.writeLine(`const padLengths = new Int32Array(${B});`);
+  w.blankLine();
+  writePadInto(w, B);
+  w.write('function bindForward(inputs: Inputs, n: number): void').block(() => writeBindInputs(w, c, F, T, 'inputs', (name) => `in_${name}`));
+  w.blankLine();
+  writeCheckForwardOptions(w, c, states, F, T);
+  writeStartAndFinalState(w, states, B, 'S', null);
 
   // ---- predict ----
   const nY = `n * ${Y}`;
   w.writeLine(`/** Logits [${T}, n, ${Y}] of n ≤ ${B} sequences, from zeros or options.state; the training state is left as it was. */`);
   w.write(`function predict(inputs: Inputs, out?: ${F}, options?: ForwardOptions): ${F}`).block(() => {
-    w.writeLine("const n = sequencesOf(inputs, 'predict');");
-    w.writeLine(`if (n === ${B}) checkInputs(inputs); else checkSomeInputs(inputs, n);`);
-    w.writeLine('checkFinite(inputs);');
-    // checked before the forward pass: a bad `out` changes nothing
-    w.write('if (out !== undefined)').block(() => {
-      w.writeLine(`if (!(out instanceof ${F})) throw new TypeError(\`predict: out must be a ${F} of \${${T} * ${nY}} values [${T}, \${n}, ${Y}], got \${describe(out)}\`);`);
-      w.writeLine(`if (out.length !== ${T} * ${nY}) throw new RangeError(\`predict: out has \${out.length} values, expected \${${T} * ${nY}} [${T}, \${n}, ${Y}]\`);`);
-    });
-    w.writeLine("checkForwardOptions(options, n, 'predict');");
-    w.writeLine('let result = out;');
-    w.writeLine(`if (result === undefined) result = new ${F}(${T} * ${nY});`);
+    writePredictChecks(w, c, F, T, Y);
     w.writeLine('bindForward(inputs, n);');
     if (c.lengths) {
       w.write('if (options?.lengths === undefined) fillLengths(undefined, null);').newLine();
@@ -199,24 +271,10 @@ export function writeForward(w: CodeBlockWriter, x: ForwardContext): void {
   const perSeq = c.lossElements / B;
   w.writeLine(`/** The mean loss over n ≤ ${B} sequences, forward only, from zeros or options.state; the training state is left as it was. */`);
   w.write('function evaluate(batch: Batch, options?: ForwardOptions): number').block(() => {
-    if (!evaluates) {
-      // (one line, before anything is read: nothing changes)
-      w.writeLine(`throw new RangeError('evaluate: not built ${c.lengths ? 'with variable lengths (--lengths)' : 'for a model with a bidirectional layer'} yet; lossAndGrad(batch) gives the loss (it fills grads and advances the state)');`);
-      return;
-    }
-    w.writeLine("if (typeof batch !== 'object' || batch === null) throw new TypeError(`batch must be { inputs, targets }, got ${describe(batch)}`);");
-    w.writeLine("const n = sequencesOf(batch.inputs, 'evaluate');");
-    w.writeLine(`if (n === ${B}) checkBatch(batch); else { checkBatchFields(batch); checkSomeInputs(batch.inputs, n); checkSomeTargets(batch.targets, n); }`);
-    w.writeLine(`checkFinite(batch.inputs${c.target.kind === 'dense' ? ', batch.targets' : ''});`);
-    w.writeLine("checkForwardOptions(options, n, 'evaluate');");
+    if (!hasEvaluate) return void w.writeLine(evaluateRefusal(c));
+    writeEvaluateChecks(w, c);
     w.writeLine('bindForward(batch.inputs, n);');
-    const perTarget = c.target.kind === 'class' ? 1 : prod(c.target.shape);
-    w.write(`if (n === ${B}) in_target = batch.targets;`).newLine();
-    w.write('else').block(() => {
-      w.writeLine(`pad_target ??= new ${c.target.kind === 'class' ? 'Int32Array' : F}(${(every ? T : 1) * B * perTarget});`);
-      w.writeLine(`padInto(pad_target, batch.targets, n, ${perTarget}, ${every ? T : 1});`);
-      w.writeLine('in_target = pad_target;');
-    });
+    writeBindTargets(w, c, F, T, 'in_target');
     target.afterBind?.(w);
     w.writeLine('held.set(S);');
     w.writeLine('let total = 0;');

@@ -12,12 +12,19 @@ import type { TrainerConfig } from './trainer.ts';
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 const newWriter = () => new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: true });
 
-/** The optimizer settings a trainer's `hyper` holds (the WebGPU host has fewer). */
+/**
+ * The optimizer settings a trainer's `hyper` holds, the same in every host (an optimizer reads the
+ * ones it uses), so that a checkpoint's `hyper` loads in every target's trainer.
+ */
 export type HyperName = 'lr' | 'momentum' | 'beta1' | 'beta2' | 'eps' | 'weightDecay' | 'alpha' | 'clip';
 export const HYPER_NAMES: readonly HyperName[] = ['lr', 'momentum', 'beta1', 'beta2', 'eps', 'weightDecay', 'alpha', 'clip'];
+/** The module's `Hyper` type. */
+export const HYPER_TYPE = `{ ${HYPER_NAMES.map((n) => `${n}: number${n === 'clip' ? ' | null' : ''}`).join('; ')} }`;
+/** The module's `StepStats`: what the last step did (trainer.lastStep). */
+export const STEP_STATS = { name: 'StepStats', isExported: true, properties: ['loss', 'gradNorm', 'clipped'].map((name) => ({ name, type: name === 'clipped' ? 'boolean' : 'number', isReadonly: true })) };
 
 /** Batch checks, parameter (de)serialisation, init helpers, the optimizer settings' checks: module-level functions. */
-export function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: ModelInterface, cfg: TrainerConfig, F: string, T: number, hyperNames: readonly HyperName[] = HYPER_NAMES): void {
+export function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: ModelInterface, cfg: TrainerConfig, F: string, T: number): void {
   const w = newWriter();
   writeRandom(w);
   w.blankLine();
@@ -112,10 +119,10 @@ export function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: Mod
     alpha: ['x >= 0 && x < 1', 'in [0, 1)'],
     clip: ['Number.isFinite(x) && x > 0', 'a positive number or null (no clipping)'],
   };
-  w.writeLine(`type HyperName = ${hyperNames.map((n) => `'${n}'`).join(' | ')};`);
+  w.writeLine(`type HyperName = ${HYPER_NAMES.map((n) => `'${n}'`).join(' | ')};`);
   w.writeLine('/** The range of each optimizer setting: createTrainer\'s options, every later change of trainer.hyper and a checkpoint\'s hyper are held to it. */');
   w.writeLine('const HYPER: Record<HyperName, { ok: (x: number) => boolean; want: string }> = {');
-  for (const n of hyperNames) w.writeLine(`  ${n}: { ok: (x) => ${ranges[n][0]}, want: '${ranges[n][1]}' },`);
+  for (const n of HYPER_NAMES) w.writeLine(`  ${n}: { ok: (x) => ${ranges[n][0]}, want: '${ranges[n][1]}' },`);
   w.writeLine('};');
   w.write('function checkHyper(what: string, name: HyperName, v: unknown): void').block(() => {
     w.writeLine("if (name === 'clip' && v === null) return;");
@@ -125,7 +132,7 @@ export function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: Mod
   w.writeLine('/** createTrainer\'s options (or a checkpoint\'s hyper), checked whole: a typo or an out-of-range value is an error, not a silent default. */');
   w.write("function checkOptions(options: TrainerOptions, where = 'createTrainer'): void").block(() => {
     w.writeLine("if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options must be an object, got ${describe(options)}`);");
-    w.writeLine(`const known = [${['seed', ...hyperNames].map((n) => `'${n}'`).join(', ')}];`);
+    w.writeLine(`const known = [${['seed', ...HYPER_NAMES].map((n) => `'${n}'`).join(', ')}];`);
     w.writeLine("for (const key in options) if (!known.includes(key)) throw new TypeError(`${where}: unknown option '${key}'; the options are ${known.join(', ')}`);");
     w.writeLine("if (options.seed !== undefined && !(typeof options.seed === 'number' && Number.isSafeInteger(options.seed) && options.seed >= 0)) throw new RangeError(`${where}: seed must be a non-negative integer, got ${String(options.seed)}`);");
     w.writeLine('const given = options as Record<string, unknown>;');

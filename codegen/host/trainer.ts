@@ -14,9 +14,9 @@ import { planMemory } from '../schedule/memory.ts';
 import type { Target } from './target.ts';
 import { writeInit } from './runtime.ts';
 import { escapeSeparators, moduleSpec, specLiteral } from './spec.ts';
-import { writeSupport } from './support.ts';
+import { HYPER_TYPE, STEP_STATS, writeSupport } from './support.ts';
 import { writeRun } from './runs.ts';
-import { writeForward, writeForwardChecks } from './forward.ts';
+import { forwardOptionsInterface, writeForward, writeForwardChecks } from './forward.ts';
 import { writeCheckpoint, writeCheckpointSupport } from './checkpoint.ts';
 import { diagnosisType, writeDiagnose, writeSpectral } from './diagnose.ts';
 import { writeLengthsState } from './lengths.ts';
@@ -107,18 +107,10 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
     { name: 'alpha', type: 'number', hasQuestionToken: true },
     { name: 'clip', type: 'number | null', hasQuestionToken: true },
   ] });
-  sf.addTypeAlias({ isExported: true, name: 'Hyper', type: '{ lr: number; momentum: number; beta1: number; beta2: number; eps: number; weightDecay: number; alpha: number; clip: number | null }' });
-  sf.addInterface({ isExported: true, name: 'StepStats', properties: [
-    { name: 'loss', type: 'number', isReadonly: true },
-    { name: 'gradNorm', type: 'number', isReadonly: true },
-    { name: 'clipped', type: 'boolean', isReadonly: true },
-  ] });
+  sf.addTypeAlias({ isExported: true, name: 'Hyper', type: HYPER_TYPE });
+  sf.addInterface(STEP_STATS);
   sf.addTypeAlias({ isExported: true, name: 'Diagnosis', docs: ['What diagnose(batch) returns.'], type: diagnosisType(c, T) });
-  sf.addInterface({ isExported: true, name: 'ForwardOptions', docs: [`Where predict and evaluate start (zeros by default), and an object to receive the final state${c.lengths ? '; predict also takes the lengths' : ''}.`], properties: [
-    { name: 'state', type: `Partial<Record<${Object.keys(spec.state).map((k) => JSON.stringify(k)).join(' | ')}, ${denseT}>>`, hasQuestionToken: true, docs: ['The state to start from, per name: [n, ...shape]; a state not given starts at zero.'] },
-    { name: 'final', type: `Record<string, ${floatT}>`, hasQuestionToken: true, docs: ['Receives the final state, per name, as fresh arrays [n, ...shape].'] },
-    ...(c.lengths ? [{ name: 'lengths', type: 'Int32Array', hasQuestionToken: true, docs: [`predict: each sequence's length [n], 1..${T}; a sequence's state is held from its end on (default: all ${T}).`] }] : []),
-  ] });
+  sf.addInterface(forwardOptionsInterface(c, Object.keys(spec.state), denseT, floatT, T));
   sf.addInterface({ isExported: true, name: 'Trainer', properties: [
     { name: 'params', type: `Record<string, ${floatT}>`, isReadonly: true, docs: ['Live views of the parameters, by the cell\'s names.'] },
     { name: 'grads', type: `Record<string, ${floatT}>`, isReadonly: true, docs: ['Live views of the last computed gradients.'] },
@@ -149,7 +141,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
   if (target.moduleStatements) sf.addStatements(target.moduleStatements(schedule, memory, arrays));
   const fw = newWriter();
   writeForwardChecks(fw, c, cfg.float, T, !c.lengths && schedule.evaluationSequence.length > 0);
-  writeCheckpointSupport(fw, cfg.float);
+  writeCheckpointSupport(fw, { float: cfg.float, F, kind: cfg.optimizer.kind, params, states, nP, nS });
   if (schedule.diagnosticsSequence !== null) writeSpectral(fw); // (diagnose's power iteration)
   sf.addStatements(fw.toString());
 
@@ -267,7 +259,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       w.blankLine();
       target.writeClip(w);
       w.blankLine();
-      writeCheckpoint(w, { kind: cfg.optimizer.kind, params, states, nP });
+      writeCheckpoint(w, cfg.optimizer.kind);
       w.blankLine();
       // the recurrent weights [k·n, n], as k square blocks n×n (the LSTM's four gates)
       const recurrent = c.params.flatMap((p, i) => {

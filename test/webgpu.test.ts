@@ -56,6 +56,9 @@ const cases: readonly (readonly [string, TracedCell, CompileOptions])[] = [
   ['lstm on embedded tokens, Adam', t(lstm, { embed: { x: 7 } }), { seq: 4, optimizer: defaultOptimizer('adam', 0.02) }],
   ['elman, MSE on the last step, SGD, clip', traceCell(mseLast, { sizes, batch: B }), { seq: 4, optimizer: defaultOptimizer('sgd', 0.1), clip: 0.2 }],
   ['a 2-layer bidirectional LSTM, Adam', traceCell(bilstm, { sizes: { X: 3, H: 4, Y: 3 }, batch: B }), { seq: 4, optimizer: defaultOptimizer('adam', 0.01) }],
+  // weight decay at 0.1 so that its term is well above the tolerance after three steps
+  ['elman, AdamW, clip', t(elman), { seq: 4, optimizer: { ...defaultOptimizer('adamw', 0.01), weightDecay: 0.1 }, clip: 0.3 }],
+  ['gru, truncated 2, RMSprop, clip', t(gru), { seq: 4, truncation: { k1: 2, k2: 2 }, optimizer: defaultOptimizer('rmsprop', 0.01), clip: 0.3 }],
 ];
 
 let device: GPUDevice;
@@ -302,8 +305,8 @@ describe('checkpoints, in the TS target\'s format', () => {
   const batches = [0, 1, 2, 3, 4].map((s) => batchOf(c, randomEnv(c, opts.seq, 30 + s, { f32: true }), 'f32'));
   const snapshot = async (t: GpuTrainer) => ({ P: await t.readParams(), S: await t.readState(), text: await t.saveCheckpoint() });
 
-  it('resumes a run exactly: parameters, Adam\'s moments and step count, state, hyper', async () => {
-    const gpu = await (await compileGpu(c, opts)).createTrainer(device, { seed: 3 });
+  it.each(['adam', 'adamw', 'rmsprop'] as const)('resumes a run exactly: parameters, the moments and step count of %s, state, hyper', async (kind) => {
+    const gpu = await (await compileGpu(c, { ...opts, optimizer: defaultOptimizer(kind, 0.01) })).createTrainer(device, { seed: 3 });
     try {
       for (const b of batches.slice(0, 2)) await gpu.step(b);
       const json = await gpu.saveCheckpoint();

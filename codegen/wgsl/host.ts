@@ -199,7 +199,7 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
       w.writeLine(`const o = used * ${RECORD_BYTES / 4};`);
       w.writeLine('ints[o] = start; ints[o + 1] = t0; ints[o + 2] = t1; ints[o + 3] = t2; ints[o + 4] = t3; ints[o + 5] = win;');
       w.writeLine('floats[o + 8] = scale; floats[o + 9] = hyper.lr; floats[o + 10] = hyper.momentum; floats[o + 11] = hyper.beta1; floats[o + 12] = hyper.beta2;');
-      w.writeLine('floats[o + 13] = hyper.eps; floats[o + 14] = c1; floats[o + 15] = c2; floats[o + 16] = hyper.clip ?? 0;');
+      w.writeLine('floats[o + 13] = hyper.eps; floats[o + 14] = c1; floats[o + 15] = c2; floats[o + 16] = hyper.clip ?? 0; floats[o + 17] = hyper.weightDecay; floats[o + 18] = hyper.alpha;');
       w.writeLine('pass ??= encoder.beginComputePass();');
       w.writeLine('pass.setPipeline(pipelines[k]!.pipeline);');
       w.writeLine(`pass.setBindGroup(0, pipelines[k]!.bindGroup, [used * ${RECORD_BYTES}]);`);
@@ -309,7 +309,10 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
           w.writeLine(`${r.fn}(${start}, ${1 / (r.positions * c.lossElements)}, ${index});`);
           w.writeLine(`go(${h.gradNorm}, 0, 0, 0, 0, 0, ${index}, 0);`);
           w.writeLine(`if (hyper.clip !== null) go(${h.clip}, 0, 0, 0, 0, 0, ${index}, 0);`);
-          if (cfg.optimizer.kind === 'adam') w.writeLine('stepCount++; c1 = 1 - Math.pow(hyper.beta1, stepCount); c2 = 1 - Math.pow(hyper.beta2, stepCount);');
+          // the step count as the TS host keeps it (codegen/ts/update.ts), and Adam's bias corrections from it
+          const kind = cfg.optimizer.kind;
+          if (kind === 'adam' || kind === 'adamw') w.writeLine('stepCount++; c1 = 1 - Math.pow(hyper.beta1, stepCount); c2 = 1 - Math.pow(hyper.beta2, stepCount);');
+          else if (kind === 'rmsprop') w.writeLine('stepCount++;');
           w.writeLine(`go(${h.update}, 0, 0, 0, 0, 0, ${index}, 0);`);
           w.writeLine(`go(${h.paramsFinite}, 0, 0, 0, 0, 0, ${index}, 0);`);
           w.writeLine(`copies().copyBufferToBuffer(arena, ${byteOffset(resultOf(r.fn), start)}, stats, (${index}) * ${STATS * 4}, 4);`);

@@ -37,8 +37,6 @@ export function compileTrainer(cell: TracedCell, opts: CompileOptions): string {
     diagnose: opts.diagnose ?? false,
   };
   if (opts.target === 'wasm' && cfg.float === 'f64') throw new RnncError('--target wasm computes in float32 only: use --float f32, or --target ts for float64');
-  if (opts.target === 'webgpu' && (cfg.optimizer.kind === 'adamw' || cfg.optimizer.kind === 'rmsprop')) throw new RnncError(`optimizer '${cfg.optimizer.kind}': the WebGPU target has sgd, momentum and adam; compile for target 'ts' or 'wasm' for ${cfg.optimizer.kind}`);
-  if (opts.diagnose && opts.target === 'webgpu') throw new RnncError("diagnose: the WebGPU target does not build trainer.diagnose() yet; compile for target 'ts' or 'wasm'");
   if (opts.diagnose && (cell.lengths || cell.layers)) throw new RnncError(`diagnose: not built ${cell.lengths ? 'with variable lengths (--lengths)' : 'for a model with a bidirectional layer'} yet; compile without --diagnose`);
   const program = planTraining(cell, opts.seq, opts.truncation ?? { k1: opts.seq, k2: opts.seq }, opts.opt ?? 1, opts.diagnose ?? false);
   if (opts.target === 'webgpu') return generateWebGpuTrainer(program, cfg, { loops: opts.gpuLoops });

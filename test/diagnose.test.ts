@@ -13,15 +13,9 @@ import lstm from '../examples/cells/lstm.ts';
 import mgu from '../examples/cells/mgu.ts';
 import { traceCell } from '../src/dsl/trace.ts';
 import { FIXTURE_DIR } from './fixtures/load.ts';
-import { compileAndLoad, type GenModule, relErr } from './trainer-helpers.ts';
+import { compileAndLoad, type DiagnoseOptions, type Diagnosis, type GenModule, relErr } from './trainer-helpers.ts';
 
-interface Diagnosis {
-  loss: number;
-  gradNorm: number;
-  states: Record<string, { gradNorm: Float64Array; gradNormPerSequence: Float64Array; norm: Float64Array; normPerSequence: Float64Array }>;
-  weights: { param: string; rows: [number, number]; spectralRadius: number; largestSingularValue: number }[];
-}
-type Diagnosing = ReturnType<GenModule['createTrainer']> & { diagnose(batch: unknown, options?: { iterations?: number; seed?: number }): Diagnosis };
+type Diagnosing = ReturnType<GenModule['createTrainer']> & { diagnose(batch: unknown, options?: DiagnoseOptions): Diagnosis };
 
 interface Arr { shape: number[]; data: number[] }
 interface DiagFixture {

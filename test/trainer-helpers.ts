@@ -20,6 +20,15 @@ export interface GenBatch {
   lengths?: Int32Array;
 }
 
+/** What a trainer's diagnose returns (codegen/host/diagnose.ts diagnosisType). */
+export interface Diagnosis {
+  loss: number;
+  gradNorm: number;
+  states: Record<string, { gradNorm: Float64Array; gradNormPerSequence: Float64Array; norm: Float64Array; normPerSequence: Float64Array }>;
+  weights: { param: string; rows: [number, number]; spectralRadius: number; largestSingularValue: number }[];
+}
+export interface DiagnoseOptions { iterations?: number; seed?: number }
+
 export interface GenTrainer {
   readonly params: Record<string, FloatArray>;
   readonly grads: Record<string, FloatArray>;

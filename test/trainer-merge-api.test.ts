@@ -3,8 +3,7 @@
  * evaluation and diagnostics run as runs like the training windows (nothing grows with the number
  * of windows) and evaluate's runs give lossAndGrad's loss however the chunks fall; predict takes
  * variable lengths in its options (from zeros, the training state left alone, fewer sequences than
- * the batch); evaluate and --diagnose refuse --lengths in one line; checkpoints work with lengths;
- * the WebGPU target refuses what it does not build (diagnose, AdamW, RMSprop).
+ * the batch); evaluate and --diagnose refuse --lengths in one line; checkpoints work with lengths.
  */
 import { describe, expect, it } from 'vitest';
 import { traceCell } from '../src/dsl/trace.ts';
@@ -87,16 +86,5 @@ describe('variable lengths with the trainer API of issue 11', () => {
     b.loadCheckpoint(a.saveCheckpoint());
     for (const seed of [2, 3]) expect(b.step(batchFor(seed))).toBe(a.step(batchFor(seed)));
     expect(Array.from(b.exportParams())).toEqual(Array.from(a.exportParams()));
-  });
-});
-
-describe('the WebGPU target refuses what it does not build', () => {
-  const c = traceCell(cells.elman!, { sizes: SMALL, batch: 2 });
-  it('--diagnose', () => {
-    expect(() => compileTrainer(c, { seq: 4, target: 'webgpu', diagnose: true })).toThrow(/^diagnose: the WebGPU target does not build trainer\.diagnose\(\) yet/);
-  });
-  it.each(['adamw', 'rmsprop'] as const)('%s', (kind) => {
-    const optimizer = { kind, lr: 0.01, momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, alpha: 0.99 };
-    expect(() => compileTrainer(c, { seq: 4, target: 'webgpu', optimizer })).toThrow(new RegExp(`^optimizer '${kind}': the WebGPU target has sgd, momentum and adam`));
   });
 });

@@ -7,7 +7,7 @@
 import { compileTrainer, type CompileOptions } from '../src/compile.ts';
 import type { TracedCell } from '../src/dsl/trace.ts';
 import { importGenerated } from '../src/run-module.ts';
-import type { ForwardOptions, GenTrainer } from './trainer-helpers.ts';
+import type { DiagnoseOptions, Diagnosis, ForwardOptions, GenTrainer } from './trainer-helpers.ts';
 import { nodeDevice } from '../src/webgpu-node.ts';
 
 /** The trainer API of the WebGPU target, as the tests use it. */
@@ -18,6 +18,7 @@ export interface GpuTrainer {
   step(batch: unknown): Promise<number>;
   predict(inputs: unknown, out?: Float32Array, options?: ForwardOptions): Promise<Float32Array>;
   evaluate(batch: unknown, options?: ForwardOptions): Promise<number>;
+  diagnose(batch: unknown, options?: DiagnoseOptions): Promise<Diagnosis>;
   saveCheckpoint(): Promise<string>;
   loadCheckpoint(json: string): Promise<void>;
   resetState(): void;

@@ -5,7 +5,7 @@
  * the same seed — the same initial parameters, then the loss, every gradient, and after three
  * steps the parameters, the state and the logits of predict. Then the rest of the trainer API
  * against the TS target: predict and evaluate (the training state untouched, a given start state,
- * the final state, partial batches), lastStep, checkpoints (resumed exactly, TS <-> WebGPU, refused
+ * the final state, partial batches), diagnose (the same figures, nothing changed, the same refusals), lastStep, checkpoints (resumed exactly, TS <-> WebGPU, refused
  * whole). Then the failures: rollback on a non-finite loss or update, bad batches, a device
  * without the limits, a lost device.
  *
@@ -27,7 +27,7 @@ import type { Loop } from '../codegen/schedule/types.ts';
 import { defaultOptimizer, type CompileOptions } from '../src/compile.ts';
 import { cell, concat, sigmoid, tanh } from '../src/dsl/index.ts';
 import { traceCell, type TracedCell } from '../src/dsl/trace.ts';
-import { batchOf, compileAndLoad, randomEnv, scaledErr, type GenBatch } from './trainer-helpers.ts';
+import { batchOf, compileAndLoad, randomEnv, scaledErr, type Diagnosis, type GenBatch, type GenTrainer } from './trainer-helpers.ts';
 import { compileGpu, gpuDevice, type GpuTrainer } from './webgpu-helpers.ts';
 
 const TOL = 1e-4;
@@ -56,6 +56,9 @@ const cases: readonly (readonly [string, TracedCell, CompileOptions])[] = [
   ['lstm on embedded tokens, Adam', t(lstm, { embed: { x: 7 } }), { seq: 4, optimizer: defaultOptimizer('adam', 0.02) }],
   ['elman, MSE on the last step, SGD, clip', traceCell(mseLast, { sizes, batch: B }), { seq: 4, optimizer: defaultOptimizer('sgd', 0.1), clip: 0.2 }],
   ['a 2-layer bidirectional LSTM, Adam', traceCell(bilstm, { sizes: { X: 3, H: 4, Y: 3 }, batch: B }), { seq: 4, optimizer: defaultOptimizer('adam', 0.01) }],
+  // weight decay at 0.1 so that its term is well above the tolerance after three steps
+  ['elman, AdamW, clip', t(elman), { seq: 4, optimizer: { ...defaultOptimizer('adamw', 0.01), weightDecay: 0.1 }, clip: 0.3 }],
+  ['gru, truncated 2, RMSprop, clip', t(gru), { seq: 4, truncation: { k1: 2, k2: 2 }, optimizer: defaultOptimizer('rmsprop', 0.01), clip: 0.3 }],
 ];
 
 let device: GPUDevice;
@@ -302,8 +305,8 @@ describe('checkpoints, in the TS target\'s format', () => {
   const batches = [0, 1, 2, 3, 4].map((s) => batchOf(c, randomEnv(c, opts.seq, 30 + s, { f32: true }), 'f32'));
   const snapshot = async (t: GpuTrainer) => ({ P: await t.readParams(), S: await t.readState(), text: await t.saveCheckpoint() });
 
-  it('resumes a run exactly: parameters, Adam\'s moments and step count, state, hyper', async () => {
-    const gpu = await (await compileGpu(c, opts)).createTrainer(device, { seed: 3 });
+  it.each(['adam', 'adamw', 'rmsprop'] as const)('resumes a run exactly: parameters, the moments and step count of %s, state, hyper', async (kind) => {
+    const gpu = await (await compileGpu(c, { ...opts, optimizer: defaultOptimizer(kind, 0.01) })).createTrainer(device, { seed: 3 });
     try {
       for (const b of batches.slice(0, 2)) await gpu.step(b);
       const json = await gpu.saveCheckpoint();
@@ -376,6 +379,58 @@ describe('checkpoints, in the TS target\'s format', () => {
     } finally {
       gpu.destroy();
       momentum.destroy();
+    }
+  }, 60_000);
+});
+
+describe('diagnose, as the TS target\'s', () => {
+  const small = { X: 3, H: 3, Y: 4 };
+  const diagnoseCases = [
+    ['lstm, full BPTT', traceCell(lstm, { sizes: small, batch: B }), { seq: 4, diagnose: true }],
+    ['elman, truncated 2', traceCell(elman, { sizes: small, batch: B }), { seq: 4, truncation: { k1: 2, k2: 2 }, diagnose: true }],
+  ] as const;
+  it.each(diagnoseCases)('%s: the same figures on the same params and batch; parameters and state unchanged, the gradients lossAndGrad\'s', async (_, c, opts) => {
+    const ts = (await compileAndLoad(c, opts)).mod.createTrainer({ seed: 6 }) as GenTrainer & { diagnose(batch: unknown): Diagnosis };
+    const gpu = await (await compileGpu(c, opts)).createTrainer(device, { seed: 6 });
+    try {
+      const batch = batchOf(c, randomEnv(c, opts.seq, 12, { f32: true }), 'f32');
+      // a state carried from an earlier batch: diagnose starts from it, as lossAndGrad, and puts it back
+      await gpu.step(batch);
+      ts.step(batch);
+      const [P, S] = [await gpu.readParams(), await gpu.readState()];
+      const [a, e] = [await gpu.diagnose(batch), ts.diagnose(batch)];
+      expect(Math.abs(a.loss - e.loss)).toBeLessThan(TOL * e.loss);
+      expect(Math.abs(a.gradNorm - e.gradNorm)).toBeLessThan(TOL * e.gradNorm);
+      expect(Object.keys(a.states)).toEqual(Object.keys(e.states));
+      for (const [name, want] of Object.entries(e.states)) {
+        const got = a.states[name]!;
+        for (const k of ['gradNorm', 'gradNormPerSequence', 'norm', 'normPerSequence'] as const) expect(scaledErr(got[k], want[k]), `${name}.${k}`).toBeLessThan(TOL);
+      }
+      expect(a.weights.map((x) => [x.param, x.rows])).toEqual(e.weights.map((x) => [x.param, x.rows]));
+      a.weights.forEach((x, k) => {
+        expect(Math.abs(x.spectralRadius - e.weights[k]!.spectralRadius)).toBeLessThan(TOL * e.weights[k]!.largestSingularValue);
+        expect(Math.abs(x.largestSingularValue - e.weights[k]!.largestSingularValue)).toBeLessThan(TOL * e.weights[k]!.largestSingularValue);
+      });
+      expect(await gpu.readParams()).toEqual(P);
+      expect(await gpu.readState()).toEqual(S);
+      expect(err(await gpu.readGrads(), ts.grads)).toBeLessThan(TOL);
+    } finally {
+      gpu.destroy();
+    }
+  }, 60_000);
+
+  it('refuses as the TS target does: compiled without --diagnose, overlapping windows, bad options', async () => {
+    const c = traceCell(elman, { sizes: small, batch: B });
+    const batch = batchOf(c, randomEnv(c, 4, 12, { f32: true }), 'f32');
+    const plain = await (await compileGpu(c, { seq: 4 })).createTrainer(device);
+    const overlapping = await (await compileGpu(c, { seq: 4, truncation: { k1: 1, k2: 2 }, diagnose: true })).createTrainer(device);
+    const good = await (await compileGpu(c, { seq: 4, diagnose: true })).createTrainer(device);
+    try {
+      await expect(plain.diagnose(batch)).rejects.toThrow(/^diagnose: this trainer was compiled without diagnostics .*compile with --diagnose/);
+      await expect(overlapping.diagnose(batch)).rejects.toThrow(/^diagnose: this trainer back-propagates 1:2, so its windows overlap/);
+      await expect(good.diagnose(batch, { iterations: 1 })).rejects.toThrow(/^diagnose: iterations must be an integer of at least 2, got 1/);
+    } finally {
+      for (const t of [plain, overlapping, good]) t.destroy();
     }
   }, 60_000);
 });

@@ -16,7 +16,7 @@ import { writeRun } from './runs.ts';
 import type { Target } from './target.ts';
 
 /** Module level: the power iterations (float64, seeded: the same weights give the same figures). */
-export function writeSpectral(w: CodeBlockWriter): void {
+function writeSpectral(w: CodeBlockWriter): void {
   w.writeLine('/** ‖A v‖ for the n×n block of `a` at `off` (row stride `stride`); w = A v (or Aᵀ v). */');
   w.write('function blockTimes(a: ArrayLike<number>, off: number, stride: number, n: number, v: Float64Array, w: Float64Array, transpose: boolean): number').block(() => {
     w.writeLine('let sq = 0;');
@@ -65,40 +65,115 @@ export function writeSpectral(w: CodeBlockWriter): void {
   w.blankLine();
 }
 
-export interface DiagnoseContext {
+/** A recurrent weight [k·n, n] as k square blocks n×n (the LSTM's four gates), at `offset` in P. */
+interface RecurrentWeight {
+  readonly name: string;
+  readonly offset: number;
+  readonly blocks: number;
+  readonly n: number;
+}
+
+/** The recurrent weights of a model whose parameters sit at `slots` (the schedule's params, in order). */
+function recurrentWeights(c: ModelInterface, slots: readonly { readonly offset: number }[]): RecurrentWeight[] {
+  return c.params.flatMap((p, i) => {
+    const [rows, cols] = p.shape as [number, number];
+    return p.recurrent && p.shape.length === 2 && rows % cols === 0 ? [{ name: p.name, offset: slots[i]!.offset, blocks: rows / cols, n: cols }] : [];
+  });
+}
+
+/**
+ * Module level, for every host: the post-processing of the diagnostics functions' per-step arrays
+ * (row norms, means over the batch) and the result, from the gradients G and the parameters P
+ * wherever the host holds them (the TS host's arrays, a WebGPU host's read-back).
+ */
+export function writeDiagnoseSupport(w: CodeBlockWriter, c: ModelInterface, T: number, schedule: Schedule): void {
+  const B = c.batch;
+  const recurrent = recurrentWeights(c, schedule.params);
+  writeSpectral(w);
+  w.writeLine('/** The L2 norm of each of the len·B rows of `per` values in src, times scale, into dst from step start. */');
+  w.write('function rowNorms(src: ArrayLike<number>, dst: Float64Array, start: number, len: number, per: number, scale: number): void').block(() => {
+    w.write(`for (let r = 0; r < len * ${B}; r++)`).block(() => {
+      w.writeLine('let sq = 0;');
+      w.writeLine('for (let j = 0; j < per; j++) sq += src[r * per + j]! * src[r * per + j]!;');
+      w.writeLine(`dst[start * ${B} + r] = scale * Math.sqrt(sq);`);
+    });
+  });
+  w.write('function meanOverBatch(per: Float64Array): Float64Array').block(() => {
+    w.writeLine(`const out = new Float64Array(${T});`);
+    w.writeLine(`for (let t = 0; t < ${T}; t++) { let s = 0; for (let b = 0; b < ${B}; b++) s += per[t * ${B} + b]!; out[t] = s / ${B}; }`);
+    w.writeLine('return out;');
+  });
+  const states = schedule.states.map((s) => s.name);
+  w.writeLine('/** What diagnose returns, from the mean loss, G, P and per state (in spec order) ‖∂L/∂h_t‖ and ‖h_t‖ [T, B]. */');
+  w.write('function diagnosisOf(loss: number, G: ArrayLike<number>, P: ArrayLike<number>, per: readonly { grad: Float64Array; norm: Float64Array }[], iterations: number, seed: number): Diagnosis').block(() => {
+    w.writeLine('let sq = 0;');
+    w.writeLine('for (let i = 0; i < G.length; i++) sq += G[i]! * G[i]!;');
+    w.writeLine('const weights: Diagnosis[\'weights\'] = [];');
+    for (const p of recurrent) {
+      for (let k = 0; k < p.blocks; k++) {
+        w.writeLine(`weights.push({ param: ${JSON.stringify(p.name)}, rows: [${k * p.n}, ${(k + 1) * p.n}], ...blockSpectrum(P, ${p.offset + k * p.n * p.n}, ${p.n}, ${p.n}, iterations, seed) });`);
+      }
+    }
+    w.writeLine('return {');
+    w.writeLine('  loss,');
+    w.writeLine('  gradNorm: Math.sqrt(sq),');
+    w.writeLine(`  states: { ${states.map((s, k) => `${JSON.stringify(s)}: { gradNorm: meanOverBatch(per[${k}]!.grad), gradNormPerSequence: per[${k}]!.grad, norm: meanOverBatch(per[${k}]!.norm), normPerSequence: per[${k}]!.norm }`).join(', ')} },`);
+    w.writeLine('  weights,');
+    w.writeLine('};');
+  });
+  w.blankLine();
+}
+
+/** What decides how diagnose is written, for every host. */
+export interface DiagnoseShape {
   readonly c: ModelInterface;
   readonly schedule: Schedule;
-  readonly target: Target;
-  readonly F: string;
-  readonly T: number;
-  /** The scale of lossAndGrad's gradient: 1 / (loss positions · elements per position). */
-  readonly scale: number;
-  /** The recurrent weights, each [k·n, n] cut into k square blocks. */
-  readonly recurrent: readonly { readonly name: string; readonly offset: number; readonly blocks: number; readonly n: number }[];
   readonly truncate: string;
   /** Whether the program was compiled with diagnostics (compile option diagnose, --diagnose). */
   readonly compiled: boolean;
 }
 
-/** diagnose, inside createTrainer. */
+/**
+ * The first statements of diagnose (`options` in scope): its refusal when there are no diagnostics
+ * functions (returns false: nothing more to write), else the checks of the options, which bind
+ * `iterations` and `seed`.
+ */
+export function writeDiagnoseChecks(w: CodeBlockWriter, x: DiagnoseShape): boolean {
+  if (x.schedule.diagnosticsSequence === null) {
+    if (x.c.lengths) return void w.writeLine("throw new RangeError('diagnose: not built with variable lengths (--lengths) yet; compile without --lengths to diagnose');"), false;
+    w.writeLine(x.compiled
+      ? `throw new RangeError('diagnose: this trainer back-propagates ${x.truncate}, so its windows overlap and a step has no one gradient; compile with --truncate k (or without) to diagnose');`
+      : "throw new RangeError('diagnose: this trainer was compiled without diagnostics (they keep every step\\'s states and gradients in its memory): compile with --diagnose (compile option diagnose: true)');");
+    return false;
+  }
+  w.writeLine("if (typeof options !== 'object' || options === null) throw new TypeError(`diagnose: options must be { iterations?, seed? }, got ${describe(options)}`);");
+  w.writeLine('const iterations = options.iterations ?? 2000, seed = options.seed ?? 1;');
+  w.writeLine("if (!(Number.isSafeInteger(iterations) && iterations >= 2)) throw new RangeError(`diagnose: iterations must be an integer of at least 2, got ${String(iterations)}`);");
+  w.writeLine("if (!(Number.isSafeInteger(seed) && seed >= 0)) throw new RangeError(`diagnose: seed must be a non-negative integer, got ${String(seed)}`);");
+  return true;
+}
+
+/** A diagnostics function's call in a run: its loss only where it has one (positions, a result). */
+export const diagnosticHasLoss = (schedule: Schedule, r: { fn: string; positions: number }): boolean =>
+  r.positions > 0 && schedule.functions.find((f) => f.name === r.fn)!.result !== undefined;
+
+export interface DiagnoseContext extends DiagnoseShape {
+  readonly target: Target;
+  readonly F: string;
+  readonly T: number;
+  /** The scale of lossAndGrad's gradient: 1 / (loss positions · elements per position). */
+  readonly scale: number;
+}
+
+/** diagnose, inside createTrainer: the diagnostics functions window by window, each window's rows normed as it ends. */
 export function writeDiagnose(w: CodeBlockWriter, x: DiagnoseContext): void {
   const { c, schedule, target, F, T } = x;
   const B = c.batch;
   const states = schedule.states;
   w.writeLine('/** One forward and backward pass, no update: the gradient through time, the states, the recurrent weights. */');
   w.write(`function diagnose(batch: Batch, options: { iterations?: number; seed?: number } = {}): Diagnosis`).block(() => {
-    const seq = schedule.diagnosticsSequence;
-    if (seq === null) {
-      if (c.lengths) return void w.writeLine("throw new RangeError('diagnose: not built with variable lengths (--lengths) yet; compile without --lengths to diagnose');");
-      w.writeLine(x.compiled
-        ? `throw new RangeError('diagnose: this trainer back-propagates ${x.truncate}, so its windows overlap and a step has no one gradient; compile with --truncate k (or without) to diagnose');`
-        : "throw new RangeError('diagnose: this trainer was compiled without diagnostics (they keep every step\\'s states and gradients in its memory): compile with --diagnose (compile option diagnose: true)');");
-      return;
-    }
-    w.writeLine("if (typeof options !== 'object' || options === null) throw new TypeError(`diagnose: options must be { iterations?, seed? }, got ${describe(options)}`);");
-    w.writeLine('const iterations = options.iterations ?? 2000, seed = options.seed ?? 1;');
-    w.writeLine("if (!(Number.isSafeInteger(iterations) && iterations >= 2)) throw new RangeError(`diagnose: iterations must be an integer of at least 2, got ${String(iterations)}`);");
-    w.writeLine("if (!(Number.isSafeInteger(seed) && seed >= 0)) throw new RangeError(`diagnose: seed must be a non-negative integer, got ${String(seed)}`);");
+    if (!writeDiagnoseChecks(w, x)) return;
+    const seq = schedule.diagnosticsSequence!;
     w.writeLine('bind(batch);');
     w.writeLine(`checkFinite(batch.inputs${c.target.kind === 'dense' ? ', batch.targets' : ''});`);
     w.writeLine('held.set(S);');
@@ -108,21 +183,13 @@ export function writeDiagnose(w: CodeBlockWriter, x: DiagnoseContext): void {
       w.writeLine(`const trace_${s.name} = new ${F}(${longest * s.size}), dh_${s.name} = new ${F}(${longest * s.size});`);
       w.writeLine(`const gradPer_${s.name} = new Float64Array(${T * B}), normPer_${s.name} = new Float64Array(${T * B});`);
     }
-    w.writeLine('/** The L2 norm of each of the len·B rows of `per` values in src, times scale, into dst from step start. */');
-    w.write('const rowNorms = (src: ArrayLike<number>, dst: Float64Array, start: number, len: number, per: number, scale: number): void =>').block(() => {
-      w.write(`for (let r = 0; r < len * ${B}; r++)`).block(() => {
-        w.writeLine('let sq = 0;');
-        w.writeLine('for (let j = 0; j < per; j++) sq += src[r * per + j]! * src[r * per + j]!;');
-        w.writeLine(`dst[start * ${B} + r] = scale * Math.sqrt(sq);`);
-      });
-    }).write(';').newLine();
     w.writeLine('let total = 0;');
     w.write('try').block(() => {
       const fns = new Map(schedule.functions.map((f) => [f.name, f]));
       for (const r of seq) {
         writeRun(w, r, (start) => {
           const fn = fns.get(r.fn)!;
-          const hasLoss = r.positions > 0 && fn.result !== undefined;
+          const hasLoss = diagnosticHasLoss(schedule, r);
           w.writeLine(hasLoss ? `total += ${r.fn}(${start}, ${x.scale});` : `${r.fn}(${start}, 0);`);
           states.forEach((s, k) => {
             const per = s.size / B;
@@ -136,25 +203,7 @@ export function writeDiagnose(w: CodeBlockWriter, x: DiagnoseContext): void {
         }, true);
       }
     }).write(' finally ').block(() => w.writeLine('S.set(held);'));
-    w.writeLine('const meanOverBatch = (per: Float64Array): Float64Array => {');
-    w.writeLine(`  const out = new Float64Array(${T});`);
-    w.writeLine(`  for (let t = 0; t < ${T}; t++) { let s = 0; for (let b = 0; b < ${B}; b++) s += per[t * ${B} + b]!; out[t] = s / ${B}; }`);
-    w.writeLine('  return out;');
-    w.writeLine('};');
-    w.writeLine('let sq = 0;');
-    w.writeLine('for (let i = 0; i < G.length; i++) sq += G[i]! * G[i]!;');
-    w.writeLine('const weights: Diagnosis[\'weights\'] = [];');
-    for (const p of x.recurrent) {
-      for (let k = 0; k < p.blocks; k++) {
-        w.writeLine(`weights.push({ param: ${JSON.stringify(p.name)}, rows: [${k * p.n}, ${(k + 1) * p.n}], ...blockSpectrum(P, ${p.offset + k * p.n * p.n}, ${p.n}, ${p.n}, iterations, seed) });`);
-      }
-    }
-    w.writeLine('return {');
-    w.writeLine(`  loss: total * ${x.scale},`);
-    w.writeLine('  gradNorm: Math.sqrt(sq),');
-    w.writeLine(`  states: { ${states.map((s) => `${JSON.stringify(s.name)}: { gradNorm: meanOverBatch(gradPer_${s.name}), gradNormPerSequence: gradPer_${s.name}, norm: meanOverBatch(normPer_${s.name}), normPerSequence: normPer_${s.name} }`).join(', ')} },`);
-    w.writeLine('  weights,');
-    w.writeLine('};');
+    w.writeLine(`return diagnosisOf(total * ${x.scale}, G, P, [${states.map((s) => `{ grad: gradPer_${s.name}, norm: normPer_${s.name} }`).join(', ')}], iterations, seed);`);
   });
 }
 

@@ -18,7 +18,7 @@ import { HYPER_TYPE, STEP_STATS, writeSupport } from './support.ts';
 import { writeRun } from './runs.ts';
 import { forwardOptionsInterface, writeForward, writeForwardChecks } from './forward.ts';
 import { writeCheckpoint, writeCheckpointSupport } from './checkpoint.ts';
-import { diagnosisType, writeDiagnose, writeSpectral } from './diagnose.ts';
+import { diagnosisType, writeDiagnose, writeDiagnoseSupport } from './diagnose.ts';
 import { writeLengthsState } from './lengths.ts';
 
 export interface TrainerConfig {
@@ -142,7 +142,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
   const fw = newWriter();
   writeForwardChecks(fw, c, cfg.float, T, !c.lengths && schedule.evaluationSequence.length > 0);
   writeCheckpointSupport(fw, { float: cfg.float, F, kind: cfg.optimizer.kind, params, states, nP, nS });
-  if (schedule.diagnosticsSequence !== null) writeSpectral(fw); // (diagnose's power iteration)
+  if (schedule.diagnosticsSequence !== null) writeDiagnoseSupport(fw, c, T, schedule);
   sf.addStatements(fw.toString());
 
   sf.addFunction({
@@ -261,12 +261,7 @@ export function generateTrainer(program: TrainingProgram, cfg: TrainerConfig, ta
       w.blankLine();
       writeCheckpoint(w, cfg.optimizer.kind);
       w.blankLine();
-      // the recurrent weights [k·n, n], as k square blocks n×n (the LSTM's four gates)
-      const recurrent = c.params.flatMap((p, i) => {
-        const [rows, cols] = p.shape as [number, number];
-        return p.recurrent && p.shape.length === 2 && rows % cols === 0 ? [{ name: p.name, offset: params[i]!.offset, blocks: rows / cols, n: cols }] : [];
-      });
-      writeDiagnose(w, { c, schedule, target, F, T, scale: 1 / (totalPositions * c.lossElements), recurrent, truncate: `${program.truncation.k1}:${program.truncation.k2}`, compiled: cfg.diagnose ?? false });
+      writeDiagnose(w, { c, schedule, target, F, T, scale: 1 / (totalPositions * c.lossElements), truncate: `${program.truncation.k1}:${program.truncation.k2}`, compiled: cfg.diagnose ?? false });
       w.blankLine();
       writeForward(w, { c, schedule, target, F, T, Y, totalPositions, nS, chunk: Math.max(...program.inference.map((q) => q.len)) });
       w.blankLine();

@@ -5,7 +5,7 @@
  * state, recurrent state and scratch stay on the GPU; a call uploads the batch, encodes each
  * window into one command buffer, and reads back only the per-window statistics (loss, gradient
  * norm, finiteness), on which step() decides to keep the update or restore the snapshot it took
- * on the GPU. predict and evaluate (./forward.ts) and checkpoints share the TS host's checks and
+ * on the GPU. predict and evaluate (./forward.ts), diagnose (./diagnose.ts) and checkpoints share the TS host's checks and
  * format (codegen/host). docs/webgpu.md describes it.
  */
 import { CodeBlockWriter, Project, VariableDeclarationKind } from 'ts-morph';
@@ -19,11 +19,13 @@ import { writeInit } from '../host/runtime.ts';
 import { HYPER_TYPE, STEP_STATS, writeSupport } from '../host/support.ts';
 import { evaluates, forwardOptionsInterface, writeForwardChecks } from '../host/forward.ts';
 import { writeCheckpointSupport } from '../host/checkpoint.ts';
+import { diagnosisType, writeDiagnoseSupport } from '../host/diagnose.ts';
 import { writeRun } from '../host/runs.ts';
 import { moduleSpec, specLiteral } from '../host/spec.ts';
 import { jsString, type TrainerConfig } from '../host/trainer.ts';
 import { planGpu, STATS } from './plan.ts';
 import { evaluationChunks, writeGpuForward } from './forward.ts';
+import { traceElements, writeGpuDiagnose } from './diagnose.ts';
 import { loopVariables, RECORD_BYTES, WORKGROUP, type GpuKernel } from './shader.ts';
 
 const newWriter = () => new CodeBlockWriter({ indentNumberOfSpaces: 2, useSingleQuote: true });
@@ -59,6 +61,7 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
   const nLogits = T * B * Y;
   const has = optimizerMoments(cfg.optimizer.kind);
   const lossRows = evaluationChunks(schedule) * B;
+  const nTraces = traceElements(schedule, T);
   const capacity = Math.max(...schedule.functions.map((f) => dispatchesOf(f.items))) + 4;
   const maxBindings = Math.max(...gpu.kernels.map((k) => k.bindings.length));
   const largest = Math.max(...gpu.buffers.map((b) => b.size * 4), nLogits * 4);
@@ -96,6 +99,7 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
   sf.addInterface({ isExported: true, name: 'TrainerOptions', properties: ['seed', 'lr', 'momentum', 'beta1', 'beta2', 'eps', 'weightDecay', 'alpha'].map((name) => ({ name, type: 'number', hasQuestionToken: true })).concat([{ name: 'clip', type: 'number | null', hasQuestionToken: true }]) });
   sf.addTypeAlias({ isExported: true, name: 'Hyper', type: HYPER_TYPE });
   sf.addInterface(STEP_STATS);
+  sf.addTypeAlias({ isExported: true, name: 'Diagnosis', docs: ['What diagnose(batch) returns.'], type: diagnosisType(c, T) });
   sf.addInterface(forwardOptionsInterface(c, states.map((s) => s.name), 'Float32Array', 'Float32Array', T));
   const record = 'Record<string, Float32Array>';
   sf.addInterface({ isExported: true, name: 'Trainer', properties: [
@@ -105,6 +109,7 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
     { name: 'step', type: '(batch: Batch) => Promise<number>', docs: ['lossAndGrad, clipping and an update per truncation window; on a non-finite loss, gradient or parameter everything is restored and the promise rejects.'] },
     { name: 'predict', type: '(inputs: Inputs, out?: Float32Array, options?: ForwardOptions) => Promise<Float32Array>', docs: [`Logits [T, n, Y] = [${T}, n, ${Y}] for every step of n ≤ ${B} sequences, from zeros (or options.state); the training state is left as it was, and options.final receives the final state. Resolves to a fresh Float32Array, or, given \`out\` (a Float32Array of ${T}·n·${Y} values), fills it and resolves to it.`] },
     { name: 'evaluate', type: '(batch: Batch, options?: ForwardOptions) => Promise<number>', docs: [`The mean loss of n ≤ ${B} sequences, forward only (no backward pass), from zeros (or options.state); changes nothing in the trainer.`] },
+    { name: 'diagnose', type: '(batch: Batch, options?: { iterations?: number; seed?: number }) => Promise<Diagnosis>', docs: ['One forward and backward pass, no update (the gradients filled as lossAndGrad fills them, state and parameters unchanged): ‖∂L/∂h_t‖ and ‖h_t‖ at every step, the gradient norm, the spectral radius and largest singular value of each recurrent weight (power iteration on the host: `iterations`, default 2000, from `seed`).'] },
     { name: 'resetState', type: '() => void' },
     { name: 'readParams', type: `() => Promise<${record}>`, docs: ['A copy of the parameters, by the cell\'s names.'] },
     { name: 'readGrads', type: `() => Promise<${record}>`, docs: ['A copy of the last computed gradients.'] },
@@ -120,6 +125,7 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
   const fw = newWriter();
   writeForwardChecks(fw, c, 'f32', T, evaluates(c, schedule));
   writeCheckpointSupport(fw, { float: 'f32', F: 'Float32Array', kind: cfg.optimizer.kind, params, states, nP, nS });
+  if (schedule.diagnosticsSequence !== null) writeDiagnoseSupport(fw, c, T, schedule);
   sf.addStatements(fw.toString());
 
   const w = newWriter();
@@ -169,7 +175,8 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
     w.writeLine(`const logits = buffer(${nLogits * 4}, COPY_SRC | COPY_DST, 'logits');`);
     if (evaluates(c, schedule)) w.writeLine(`const lossRows = buffer(${lossRows * 4}, COPY_SRC | COPY_DST, 'evaluate: loss rows');`);
     w.writeLine("const held = buffer(S.size, COPY_SRC | COPY_DST, 'the state predict and evaluate put back');");
-    w.writeLine(`const readback = buffer(${Math.max(nLogits, nP, nS, nWindows * STATS, lossRows) * 4}, MAP_READ | COPY_DST, 'readback');`);
+    if (nTraces > 0) w.writeLine(`const traces = buffer(${nTraces * 4}, COPY_SRC | COPY_DST, 'diagnose: every step\\'s state and its gradient');`);
+    w.writeLine(`const readback = buffer(${Math.max(nLogits, nP, nS, nWindows * STATS, lossRows, nTraces) * 4}, MAP_READ | COPY_DST, 'readback');`);
     w.writeLine(`const uniforms = buffer(${capacity * RECORD_BYTES}, UNIFORM | COPY_DST, 'uniform records');`);
     w.writeLine('device.queue.writeBuffer(P, 0, host);');
     for (const f of gpu.fills) {
@@ -199,7 +206,7 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
       w.writeLine(`const o = used * ${RECORD_BYTES / 4};`);
       w.writeLine('ints[o] = start; ints[o + 1] = t0; ints[o + 2] = t1; ints[o + 3] = t2; ints[o + 4] = t3; ints[o + 5] = win;');
       w.writeLine('floats[o + 8] = scale; floats[o + 9] = hyper.lr; floats[o + 10] = hyper.momentum; floats[o + 11] = hyper.beta1; floats[o + 12] = hyper.beta2;');
-      w.writeLine('floats[o + 13] = hyper.eps; floats[o + 14] = c1; floats[o + 15] = c2; floats[o + 16] = hyper.clip ?? 0;');
+      w.writeLine('floats[o + 13] = hyper.eps; floats[o + 14] = c1; floats[o + 15] = c2; floats[o + 16] = hyper.clip ?? 0; floats[o + 17] = hyper.weightDecay; floats[o + 18] = hyper.alpha;');
       w.writeLine('pass ??= encoder.beginComputePass();');
       w.writeLine('pass.setPipeline(pipelines[k]!.pipeline);');
       w.writeLine(`pass.setBindGroup(0, pipelines[k]!.bindGroup, [used * ${RECORD_BYTES}]);`);
@@ -309,7 +316,10 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
           w.writeLine(`${r.fn}(${start}, ${1 / (r.positions * c.lossElements)}, ${index});`);
           w.writeLine(`go(${h.gradNorm}, 0, 0, 0, 0, 0, ${index}, 0);`);
           w.writeLine(`if (hyper.clip !== null) go(${h.clip}, 0, 0, 0, 0, 0, ${index}, 0);`);
-          if (cfg.optimizer.kind === 'adam') w.writeLine('stepCount++; c1 = 1 - Math.pow(hyper.beta1, stepCount); c2 = 1 - Math.pow(hyper.beta2, stepCount);');
+          // the step count as the TS host keeps it (codegen/ts/update.ts), and Adam's bias corrections from it
+          const kind = cfg.optimizer.kind;
+          if (kind === 'adam' || kind === 'adamw') w.writeLine('stepCount++; c1 = 1 - Math.pow(hyper.beta1, stepCount); c2 = 1 - Math.pow(hyper.beta2, stepCount);');
+          else if (kind === 'rmsprop') w.writeLine('stepCount++;');
           w.writeLine(`go(${h.update}, 0, 0, 0, 0, 0, ${index}, 0);`);
           w.writeLine(`go(${h.paramsFinite}, 0, 0, 0, 0, 0, ${index}, 0);`);
           w.writeLine(`copies().copyBufferToBuffer(arena, ${byteOffset(resultOf(r.fn), start)}, stats, (${index}) * ${STATS * 4}, 4);`);
@@ -350,11 +360,16 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
       w.writeLine('throw new RangeError(`step: non-finite ${what} in window ${index} (steps ${start}..${start + len - 1})${hint}; parameters, optimizer state and state are unchanged`);');
     });
     writeGpuForward(w, { c, schedule, T, Y, nS, totalPositions: program.totalPositions, byteOffset, ref });
+    writeGpuDiagnose(w, {
+      c, schedule, T, nP, nS, scale: 1 / (program.totalPositions * c.lossElements), stats: STATS, windows: nWindows,
+      truncate: `${program.truncation.k1}:${program.truncation.k2}`, compiled: cfg.diagnose ?? false,
+      source: (v, start) => [ref(gpu.placement(v.buf).phys), byteOffset(v, start)],
+    });
     const named = (slots: typeof params) =>
       `{ ${slots.map((s) => `${s.name}: all.subarray(${s.offset}, ${s.offset + s.size})`).join(', ')} }`;
     // frozen, as the TS trainer is: replacing a member throws instead of being ignored
     w.write('return Object.freeze(').inlineBlock(() => {
-      w.writeLine('hyper, lastStep, lossAndGrad, step, predict, evaluate,');
+      w.writeLine('hyper, lastStep, lossAndGrad, step, predict, evaluate, diagnose,');
       // synchronous, so it cannot wait: during a call it would be undone (predict and evaluate put
       // the training state back when they finish), so it refuses as a second call does
       w.writeLine("resetState: () => { alive('resetState'); if (busy) throw new Error('resetState: another call of this trainer has not finished; await it first'); copies().clearBuffer(S); submit(); },");

@@ -4,7 +4,7 @@
  * arena, constants, the caller's inputs, the per-window statistics), one shader per kernel item,
  * and the host's own shaders (gradient norm and finiteness, clipping, the optimizer update).
  */
-import type { OptimizerKind } from '../../ir/program.ts';
+import { optimizerMoments, type OptimizerKind } from '../../ir/program.ts';
 import type { Item, Kernel, Loop, MemoryPlan, Schedule } from '../schedule/types.ts';
 import { gpuKernel } from './kernels.ts';
 import { persistentLoop } from './persistent.ts';
@@ -61,7 +61,7 @@ export function planGpu(schedule: Schedule, memory: MemoryPlan, optimizer: Optim
       fills.push({ phys, offset: base, size: b.size, value: b.value! });
     }
   }
-  const moments = optimizer === 'sgd' ? 0 : optimizer === 'momentum' ? 1 : 2;
+  const has = optimizerMoments(optimizer);
   const host: Record<string, Placement> = {
     M: { phys: 'M', base: 0, type: 'f32' },
     V: { phys: 'V', base: 0, type: 'f32' },
@@ -78,8 +78,8 @@ export function planGpu(schedule: Schedule, memory: MemoryPlan, optimizer: Optim
     { name: 'P', type: 'f32', size: at4(nP) },
     { name: 'G', type: 'f32', size: at4(nP) },
     { name: 'S', type: 'f32', size: at4(nS) },
-    { name: 'M', type: 'f32', size: at4(moments > 0 ? nP : 0) },
-    { name: 'V', type: 'f32', size: at4(moments > 1 ? nP : 0) },
+    { name: 'M', type: 'f32', size: at4(has.m ? nP : 0) },
+    { name: 'V', type: 'f32', size: at4(has.v ? nP : 0) },
     { name: 'arena', type: 'f32', size: at4(sizes.get('arena')!) },
     { name: 'iarena', type: 'i32', size: at4(sizes.get('iarena')!) },
     { name: 'K', type: 'f32', size: at4(sizes.get('K')!) },
@@ -171,21 +171,36 @@ function clipKernel(placement: (buf: string) => Placement, n: number): GpuKernel
 function updateKernel(placement: (buf: string) => Placement, n: number, kind: OptimizerKind): GpuKernel {
   const s = new ShaderBuilder(placement);
   const P = s.ref('P', true), G = s.ref('G');
-  const lines: string[] = [];
-  if (kind === 'sgd') lines.push(`${P}[i] -= u.lr * ${G}[i];`);
-  else if (kind === 'momentum') {
-    const M = s.ref('M', true);
-    lines.push(`let m = u.momentum * ${M}[i] + ${G}[i];`, `${M}[i] = m;`, `${P}[i] -= u.lr * m;`);
-  } else {
-    const M = s.ref('M', true), V = s.ref('V', true);
-    lines.push(
-      `let g = ${G}[i];`,
-      `let m = u.beta1 * ${M}[i] + (1.0f - u.beta1) * g;`,
-      `let v = u.beta2 * ${V}[i] + (1.0f - u.beta2) * g * g;`,
-      `${M}[i] = m;`,
-      `${V}[i] = v;`,
-      `${P}[i] -= (u.lr * (m / u.c1)) / (sqrt(v / u.c2) + u.eps);`,
-    );
+  return s.finish(`${kind} update`, updateLines(kind, P, G, () => s.ref('M', true), () => s.ref('V', true)).join('\n'), n);
+}
+
+/** The update of element i, its moments bound only when the optimizer has them (optimizerMoments). */
+function updateLines(kind: OptimizerKind, P: string, G: string, M: () => string, V: () => string): string[] {
+  switch (kind) {
+    case 'sgd':
+      return [`${P}[i] -= u.lr * ${G}[i];`];
+    case 'momentum': {
+      const m = M();
+      return [`let m = u.momentum * ${m}[i] + ${G}[i];`, `${m}[i] = m;`, `${P}[i] -= u.lr * m;`];
+    }
+    case 'adam':
+    case 'adamw': {
+      const [m, v] = [M(), V()];
+      return [
+        `let g = ${G}[i];`,
+        // AdamW decays the parameter itself first, decoupled from the moments (torch.optim.AdamW)
+        ...(kind === 'adamw' ? [`${P}[i] *= 1.0f - u.lr * u.weightDecay;`] : []),
+        `let m = u.beta1 * ${m}[i] + (1.0f - u.beta1) * g;`,
+        `let v = u.beta2 * ${v}[i] + (1.0f - u.beta2) * g * g;`,
+        `${m}[i] = m;`,
+        `${v}[i] = v;`,
+        `${P}[i] -= (u.lr * (m / u.c1)) / (sqrt(v / u.c2) + u.eps);`,
+      ];
+    }
+    case 'rmsprop': {
+      // torch.optim.RMSprop without momentum, not centered
+      const v = V();
+      return [`let g = ${G}[i];`, `let v = u.alpha * ${v}[i] + (1.0f - u.alpha) * g * g;`, `${v}[i] = v;`, `${P}[i] -= (u.lr * g) / (sqrt(v) + u.eps);`];
+    }
   }
-  return s.finish(`${kind} update`, lines.join('\n'), n);
 }

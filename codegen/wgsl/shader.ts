@@ -17,7 +17,7 @@ export interface Placement {
 export const uniformFields = [
   ['start', 'i32'], ['t0', 'i32'], ['t1', 'i32'], ['t2', 'i32'], ['t3', 'i32'], ['window', 'i32'], ['pad0', 'i32'], ['pad1', 'i32'],
   ['scale', 'f32'], ['lr', 'f32'], ['momentum', 'f32'], ['beta1', 'f32'], ['beta2', 'f32'], ['eps', 'f32'], ['c1', 'f32'], ['c2', 'f32'],
-  ['clip', 'f32'],
+  ['clip', 'f32'], ['weightDecay', 'f32'], ['alpha', 'f32'],
 ] as const;
 export type UniformField = (typeof uniformFields)[number][0];
 /** Loop variables a kernel may use: loops nest at most this deep. */

@@ -160,32 +160,31 @@ export function batchOf(c: TracedCell, env: Record<string, Tensor>, float: 'f32'
   return { inputs: Object.fromEntries(c.inputs.map((i) => [i.name, arr(env[i.name]!)])), targets: arr(env.target!) };
 }
 
+/** max |a - b| and max |b| over two arrays of one length; a NaN difference makes the first Infinity. */
+function diffAndScale(a: ArrayLike<number>, b: ArrayLike<number>): [number, number] {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let diff = 0, scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (Number.isNaN(d)) return [Infinity, 1];
+    diff = Math.max(diff, d);
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return [diff, scale];
+}
+
 /**
  * max |a - b| / (floor + max |b|): the error relative to the tensor's scale (b is the reference),
  * with a small absolute floor so an all-but-zero tensor is not judged on rounding noise. NaN -> Infinity.
  */
 export function scaledErr(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-3): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let diff = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (Number.isNaN(d)) return Infinity;
-    diff = Math.max(diff, d);
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
+  const [diff, scale] = diffAndScale(a, b);
   return diff / (floor + scale);
 }
 
 /** max |a - b| / max |b|: the error relative to the reference's scale (the difference itself when b is all zeros). NaN -> Infinity. */
 export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let diff = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!);
-    if (Number.isNaN(d)) return Infinity;
-    diff = Math.max(diff, d);
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
+  const [diff, scale] = diffAndScale(a, b);
   return scale === 0 ? diff : diff / scale;
 }
 

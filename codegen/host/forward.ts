@@ -167,7 +167,7 @@ export function writePredictChecks(w: CodeBlockWriter, c: ModelInterface, F: str
 export function writeEvaluateChecks(w: CodeBlockWriter, c: ModelInterface): void {
   w.writeLine("if (typeof batch !== 'object' || batch === null) throw new TypeError(`batch must be { inputs, targets }, got ${describe(batch)}`);");
   w.writeLine("const n = sequencesOf(batch.inputs, 'evaluate');");
-  w.writeLine(`if (n === ${c.batch}) checkBatch(batch); else { checkBatchFields(batch); checkSomeInputs(batch.inputs, n); checkSomeTargets(batch.targets, n); }`);
+  w.writeLine(`if (n === ${c.batch}) checkBatch(batch); else { ${c.lengths ? '' : 'refuseLengths(batch); '}checkSomeInputs(batch.inputs, n); checkSomeTargets(batch.targets, n); }`);
   w.writeLine(`checkFinite(batch.inputs${c.target.kind === 'dense' ? ', batch.targets' : ''});`);
   w.writeLine("checkForwardOptions(options, n, 'evaluate');");
 }

@@ -70,15 +70,17 @@ export function writeSupport(sf: ReturnType<Project['createSourceFile']>, c: Mod
     });
   });
   w.blankLine();
-  // `lengths` given to a trainer compiled without them would be ignored, every sequence run all T
-  // steps: refused. Other fields are the caller's (a batch may carry its own bookkeeping) and ignored.
-  w.write('function checkBatchFields(batch: object): void').block(() => {
-    if (!c.lengths) w.writeLine("if ('lengths' in batch) throw new TypeError('batch.lengths: this trainer was compiled without --lengths, so every sequence runs all its steps; compile with --lengths for sequences of different lengths');");
-  });
-  w.blankLine();
+  if (!c.lengths) {
+    // `lengths` given to a trainer compiled without them would be ignored, every sequence run all
+    // T steps: refused. Other fields of a batch are the caller's bookkeeping, and ignored.
+    w.write('function refuseLengths(batch: object): void').block(() => {
+      w.writeLine("if ('lengths' in batch) throw new TypeError('batch.lengths: this trainer was compiled without --lengths, so every sequence runs all its steps; compile with --lengths for sequences of different lengths');");
+    });
+    w.blankLine();
+  }
   w.write('function checkBatch(batch: Batch): void').block(() => {
     w.writeLine("if (typeof batch !== 'object' || batch === null) throw new TypeError(`batch must be { inputs, targets }, got ${describe(batch)}`);");
-    w.writeLine('checkBatchFields(batch);');
+    if (!c.lengths) w.writeLine('refuseLengths(batch);');
     w.writeLine('checkInputs(batch.inputs);');
     const every = c.lossOn === 'every';
     const perStep = c.target.kind === 'class' ? [B] : [B, ...c.target.shape];

@@ -83,18 +83,24 @@ export function writeCheckpointSupport(w: CodeBlockWriter, x: CheckpointContext)
 
 /** saveCheckpoint and loadCheckpoint, inside createTrainer, over the host's own arrays P, M, V, S, stepCount and hyper. */
 export function writeCheckpoint(w: CodeBlockWriter, kind: OptimizerKind): void {
-  const has = optimizerMoments(kind);
   w.writeLine('/** Everything a run needs to resume exactly, as JSON. */');
   w.writeLine('const saveCheckpoint = (): string => checkpointJson(P, S, M, V, stepCount[0]!, hyper);');
   w.writeLine('/** A checkpoint back, checked whole first: a mismatched or corrupt file throws and changes nothing. */');
-  w.write('function loadCheckpoint(json: string): void').block(() => {
-    w.writeLine('const doc = readCheckpoint(json);');
-    w.writeLine('// all checked: now write');
-    w.writeLine('P.set(doc.P);');
-    w.writeLine('S.set(doc.S);');
-    if (has.m) w.writeLine('M.set(doc.M!);');
-    if (has.v) w.writeLine('V.set(doc.V!);');
-    w.writeLine('stepCount[0] = doc.step;');
-    w.writeLine('restoreHyper(hyper, doc.hyper);');
-  });
+  w.write('function loadCheckpoint(json: string): void').block(() => writeLoadCheckpointBody(w, kind, (buf, value) => `${buf}.set(${value});`, 'stepCount[0]'));
+}
+
+/**
+ * The body of loadCheckpoint for every host (`json` in scope): read and check the whole file, then
+ * write each array with `store` (an array's set, a GPU buffer's writeBuffer) and the step count.
+ */
+export function writeLoadCheckpointBody(w: CodeBlockWriter, kind: OptimizerKind, store: (buf: 'P' | 'S' | 'M' | 'V', value: string) => string, stepCount: string): void {
+  const has = optimizerMoments(kind);
+  w.writeLine('const doc = readCheckpoint(json);');
+  w.writeLine('// all checked: now write');
+  w.writeLine(store('P', 'doc.P'));
+  w.writeLine(store('S', 'doc.S'));
+  if (has.m) w.writeLine(store('M', 'doc.M!'));
+  if (has.v) w.writeLine(store('V', 'doc.V!'));
+  w.writeLine(`${stepCount} = doc.step;`);
+  w.writeLine('restoreHyper(hyper, doc.hyper);');
 }

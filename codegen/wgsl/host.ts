@@ -18,7 +18,7 @@ import type { Item, ScheduleFunction, View } from '../schedule/types.ts';
 import { writeInit } from '../host/runtime.ts';
 import { HYPER_TYPE, STEP_STATS, writeSupport } from '../host/support.ts';
 import { evaluates, forwardOptionsInterface, writeForwardChecks } from '../host/forward.ts';
-import { writeCheckpointSupport } from '../host/checkpoint.ts';
+import { writeCheckpointSupport, writeLoadCheckpointBody } from '../host/checkpoint.ts';
 import { diagnosisType, writeDiagnoseSupport } from '../host/diagnose.ts';
 import { writeRun } from '../host/runs.ts';
 import { moduleSpec, specLiteral } from '../host/spec.ts';
@@ -397,16 +397,9 @@ export function generateWebGpuTrainer(program: TrainingProgram, cfg: TrainerConf
         w.writeLine(`const [p, s, m, v] = [await read(P, 0, ${nP}), await read(S, 0, ${nS}), ${has.m ? `await read(M, 0, ${nP})` : 'new Float32Array(0)'}, ${has.v ? `await read(V, 0, ${nP})` : 'new Float32Array(0)'}];`);
         w.writeLine('return checkpointJson(p, s, m, v, stepCount, hyper);');
       }).write('),').newLine();
-      w.write('loadCheckpoint: (json: string) => exclusive(\'loadCheckpoint\', async () =>').block(() => {
-        w.writeLine('const doc = readCheckpoint(json);');
-        w.writeLine('// all checked: now write');
-        w.writeLine('device.queue.writeBuffer(P, 0, doc.P);');
-        w.writeLine('device.queue.writeBuffer(S, 0, doc.S);');
-        if (has.m) w.writeLine('device.queue.writeBuffer(M, 0, doc.M!);');
-        if (has.v) w.writeLine('device.queue.writeBuffer(V, 0, doc.V!);');
-        w.writeLine('stepCount = doc.step;');
-        w.writeLine('restoreHyper(hyper, doc.hyper);');
-      }).write('),').newLine();
+      w.write('loadCheckpoint: (json: string) => exclusive(\'loadCheckpoint\', async () =>').block(() =>
+        writeLoadCheckpointBody(w, cfg.optimizer.kind, (buf, value) => `device.queue.writeBuffer(${buf}, 0, ${value});`, 'stepCount'),
+      ).write('),').newLine();
       w.writeLine('destroy: () => { for (const b of made) b.destroy(); lost = \'destroyed by destroy()\'; },');
     }).write(');');
   }
